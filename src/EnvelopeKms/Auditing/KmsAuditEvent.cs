@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Logging;
+
+namespace EnvelopeKms.Auditing;
+
+/// <summary>
+/// One audit record: written for every operation, whatever its outcome. It never holds plaintext,
+/// data keys or key material; the encryption context is recorded because, as in AWS KMS, it is not
+/// secret (it is the caller's authenticated, non-secret description of the data).
+/// </summary>
+public sealed record KmsAuditEvent
+{
+    /// <summary>A unique id for the request.</summary>
+    public required string RequestId { get; init; }
+    /// <summary>When the operation finished.</summary>
+    public required DateTimeOffset EventTime { get; init; }
+    /// <summary>The operation.</summary>
+    public required KmsOperation Operation { get; init; }
+    /// <summary>The caller's principal ARN.</summary>
+    public required string Caller { get; init; }
+    /// <summary>The outcome.</summary>
+    public required KmsOutcome Outcome { get; init; }
+    /// <summary>The key id the operation resolved to, when it got that far.</summary>
+    public string? KeyId { get; init; }
+    /// <summary>The key material used, for cryptographic operations.</summary>
+    public string? KeyMaterialId { get; init; }
+    /// <summary>For <c>ReEncrypt</c>, the destination key id.</summary>
+    public string? DestinationKeyId { get; init; }
+    /// <summary>The alias named in the request, when an alias was used.</summary>
+    public string? AliasName { get; init; }
+    /// <summary>The error code of a failure or denial.</summary>
+    public string? ErrorCode { get; init; }
+    /// <summary>The encryption context of the request.</summary>
+    public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
+    /// <summary>A one-line summary of the authorization decision.</summary>
+    public string? AuthorizationSummary { get; init; }
+}
+
+/// <summary>Receives audit events. The key manager awaits every write.</summary>
+public interface IKmsAuditSink
+{
+    /// <summary>Records one event.</summary>
+    ValueTask WriteAsync(KmsAuditEvent auditEvent, CancellationToken cancellationToken);
+}
+
+/// <summary>The default sink: one structured <see cref="ILogger"/> entry per event, category <c>EnvelopeKms.Audit</c>.</summary>
+public sealed class LoggerAuditSink : IKmsAuditSink
+{
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the sink.</summary>
+    public LoggerAuditSink(ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _logger = loggerFactory.CreateLogger("EnvelopeKms.Audit");
+    }
+
+    /// <inheritdoc />
+    public ValueTask WriteAsync(KmsAuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        if (auditEvent.Outcome == KmsOutcome.Success)
+        {
+            Internal.Log.AuditSuccess(_logger, auditEvent.Operation, auditEvent.KeyId, auditEvent.KeyMaterialId, auditEvent.Caller,
+                auditEvent.RequestId, auditEvent.EncryptionContext);
+        }
+        else
+        {
+            Internal.Log.AuditFailure(_logger, auditEvent.Operation, auditEvent.Outcome, auditEvent.ErrorCode, auditEvent.KeyId, auditEvent.Caller,
+                auditEvent.RequestId, auditEvent.EncryptionContext);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,60 @@
+using EnvelopeKms.Storage;
+
+namespace EnvelopeKms.Authorization;
+
+/// <summary>What the authorizer is asked: may this caller run this operation on this key?</summary>
+public sealed class AuthorizationRequest
+{
+    /// <summary>The caller.</summary>
+    public required CallerIdentity Caller { get; init; }
+    /// <summary>The operation (the <c>kms:</c> action).</summary>
+    public required KmsOperation Operation { get; init; }
+    /// <summary>The key, or <see langword="null"/> for operations on no key (<c>CreateKey</c>, <c>ListKeys</c>, <c>GenerateRandom</c>, ...).</summary>
+    public KeyRecord? Key { get; init; }
+    /// <summary>The key ARN, when there is a key.</summary>
+    public string? KeyArn { get; init; }
+    /// <summary>The encryption context of the request, for condition keys.</summary>
+    public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
+    /// <summary>The alias named in the request, for <c>kms:RequestAlias</c>.</summary>
+    public string? RequestAlias { get; init; }
+}
+
+/// <summary>The authorizer's answer.</summary>
+/// <param name="IsAllowed">Whether the operation may run.</param>
+/// <param name="Summary">A one-line explanation (which rule decided), recorded in the audit trail.</param>
+public sealed record AuthorizationDecision(bool IsAllowed, string Summary);
+
+/// <summary>Decides whether a caller may run an operation on a key. The policy-engine package replaces the default.</summary>
+public interface IKeyAuthorizer
+{
+    /// <summary>Decides.</summary>
+    ValueTask<AuthorizationDecision> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// AWS KMS's default key policy without IAM: the root principal of the account that owns the key
+/// (or, for operations on no key, the key manager's account) has full access; every other
+/// principal has none.
+/// </summary>
+public sealed class DefaultKeyPolicyAuthorizer : IKeyAuthorizer
+{
+    private readonly string _accountId;
+
+    /// <summary>Creates the authorizer for the key manager's account.</summary>
+    public DefaultKeyPolicyAuthorizer(string accountId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(accountId);
+        _accountId = accountId;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AuthorizationDecision> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var owner = request.Key?.AccountId ?? _accountId;
+        var allowed = request.Caller.IsAccountRoot && request.Caller.AccountId == owner;
+        return ValueTask.FromResult(allowed
+            ? new AuthorizationDecision(true, $"Allowed by the default key policy: the root principal of account {owner} has full access.")
+            : new AuthorizationDecision(false, $"Denied by the default key policy: only the root principal of account {owner} has access; no policy grants '{request.Caller.PrincipalArn}'."));
+    }
+}

@@ -1,0 +1,201 @@
+using EnvelopeKms;
+using EnvelopeKms.Auditing;
+using EnvelopeKms.Authorization;
+using EnvelopeKms.Protection;
+using EnvelopeKms.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>
+/// Configures a key manager: where keys are stored (<c>PersistKeysTo*</c> / <c>Use*KeyStore</c>),
+/// what protects them at rest (<c>ProtectKeysWith*</c>), and the authorizer, audit sink and caller.
+/// Returned by <see cref="EnvelopeKmsServiceCollectionExtensions.AddEnvelopeKms"/>, and used by
+/// <see cref="KeyManagerFactory"/> for applications without a service container.
+/// </summary>
+public sealed class EnvelopeKmsBuilder
+{
+    internal EnvelopeKmsBuilder(IServiceCollection? services) => Services = services;
+
+    /// <summary>The service collection, when the builder came from <c>AddEnvelopeKms</c>.</summary>
+    public IServiceCollection? Services { get; }
+
+    internal Func<IServiceProvider, IKeyStore>? KeyStoreFactory { get; private set; }
+
+    internal Func<IServiceProvider, IRootKeyProvider>? RootKeyProviderFactory { get; private set; }
+
+    internal Func<IServiceProvider, IKeyAuthorizer>? AuthorizerFactory { get; private set; }
+
+    internal Func<IServiceProvider, IKmsAuditSink>? AuditSinkFactory { get; private set; }
+
+    internal Func<IServiceProvider, ICallerIdentityProvider>? CallerFactory { get; private set; }
+
+    internal List<Action<EnvelopeKmsOptions>> OptionActions { get; } = [];
+
+    /// <summary>Sets the account, region and partition (validated when the key manager starts).</summary>
+    public EnvelopeKmsBuilder Configure(Action<EnvelopeKmsOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        OptionActions.Add(configure);
+        Services?.Configure(configure);
+        return this;
+    }
+
+    /// <summary>Uses a custom key store.</summary>
+    public EnvelopeKmsBuilder UseKeyStore(Func<IServiceProvider, IKeyStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        KeyStoreFactory = factory;
+        return this;
+    }
+
+    /// <summary>Keeps keys in process memory only: every key is lost when the process exits (tests and demos).</summary>
+    public EnvelopeKmsBuilder UseInMemoryKeyStore() => UseKeyStore(_ => new InMemoryKeyStore());
+
+    /// <summary>Keeps keys in a directory (see <see cref="FileSystemKeyStore"/>). Needs a root key: call a <c>ProtectKeysWith*</c> method.</summary>
+    public EnvelopeKmsBuilder PersistKeysToFileSystem(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        return UseKeyStore(_ => new FileSystemKeyStore(directory));
+    }
+
+    /// <summary>Uses a custom root-key provider.</summary>
+    public EnvelopeKmsBuilder ProtectKeysWith(Func<IServiceProvider, IRootKeyProvider> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        RootKeyProviderFactory = factory;
+        return this;
+    }
+
+    /// <summary>Protects keys with a base64-encoded 256-bit root key.</summary>
+    public EnvelopeKmsBuilder ProtectKeysWithRootKey(string base64RootKey)
+    {
+        var provider = StaticRootKeyProvider.FromBase64(base64RootKey, "the value passed to ProtectKeysWithRootKey");
+        return ProtectKeysWith(_ => provider);
+    }
+
+    /// <summary>Protects keys with a base64-encoded 256-bit root key read from an environment variable when the key manager starts.</summary>
+    public EnvelopeKmsBuilder ProtectKeysWithRootKeyFromEnvironment(string variable = "ENVELOPEKMS_ROOT_KEY")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(variable);
+        return ProtectKeysWith(_ => StaticRootKeyProvider.FromEnvironment(variable));
+    }
+
+    /// <summary>Protects keys with a base64-encoded 256-bit root key read from configuration (<c>EnvelopeKms:RootKey</c> by default) when the key manager starts.</summary>
+    public EnvelopeKmsBuilder ProtectKeysWithRootKeyFromConfiguration(string configurationKey = "EnvelopeKms:RootKey")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configurationKey);
+        return ProtectKeysWith(sp =>
+        {
+            var configuration = sp.GetService(typeof(IConfiguration)) as IConfiguration
+                ?? throw new KmsRootKeyException("ProtectKeysWithRootKeyFromConfiguration needs an IConfiguration in the service container.");
+            return StaticRootKeyProvider.FromBase64(configuration[configurationKey], $"the configuration key '{configurationKey}'");
+        });
+    }
+
+    /// <summary>Protects keys with a root key derived from a passphrase (PBKDF2-HMAC-SHA256, salted, cost recorded in the store).</summary>
+    public EnvelopeKmsBuilder ProtectKeysWithPassphrase(string passphrase, int iterations = PassphraseRootKeyProvider.DefaultIterations)
+    {
+        var provider = new PassphraseRootKeyProvider(passphrase, iterations);
+        return ProtectKeysWith(_ => provider);
+    }
+
+    /// <summary>
+    /// Protects keys with a development root key file, created with owner-only permissions on first
+    /// use. For local development and demos only.
+    /// </summary>
+    public EnvelopeKmsBuilder ProtectKeysWithDevelopmentRootKey(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return ProtectKeysWith(sp => new DevelopmentRootKeyProvider(path, LoggerFactoryOf(sp).CreateLogger("EnvelopeKms.RootKey")));
+    }
+
+    /// <summary>Replaces the default authorizer (the default key policy).</summary>
+    public EnvelopeKmsBuilder UseAuthorizer(Func<IServiceProvider, IKeyAuthorizer> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        AuthorizerFactory = factory;
+        return this;
+    }
+
+    /// <summary>Replaces the default audit sink (an <see cref="ILogger"/>).</summary>
+    public EnvelopeKmsBuilder UseAuditSink(Func<IServiceProvider, IKmsAuditSink> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        AuditSinkFactory = factory;
+        return this;
+    }
+
+    /// <summary>Replaces the ambient caller (by default the account's root principal).</summary>
+    public EnvelopeKmsBuilder UseCallerIdentityProvider(Func<IServiceProvider, ICallerIdentityProvider> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        CallerFactory = factory;
+        return this;
+    }
+
+    /// <summary>Builds a key manager from the configured parts, taking shared services from <paramref name="services"/>.</summary>
+    internal KeyManager Build(IServiceProvider services, EnvelopeKmsOptions options)
+    {
+        var validation = new EnvelopeKmsOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), validation.Failures);
+        }
+
+        var store = (KeyStoreFactory ?? (_ => new InMemoryKeyStore()))(services);
+        IRootKeyProvider rootKeyProvider;
+        if (RootKeyProviderFactory is { } rootFactory)
+        {
+            rootKeyProvider = rootFactory(services);
+        }
+        else if (store is InMemoryKeyStore)
+        {
+            rootKeyProvider = new StaticRootKeyProvider(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        }
+        else
+        {
+            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions),
+                [$"The {store.GetType().Name} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey."]);
+        }
+
+        return new KeyManager(
+            store,
+            rootKeyProvider,
+            options,
+            services.GetService(typeof(TimeProvider)) as TimeProvider,
+            AuthorizerFactory?.Invoke(services),
+            AuditSinkFactory?.Invoke(services),
+            CallerFactory?.Invoke(services),
+            LoggerFactoryOf(services));
+    }
+
+    private static ILoggerFactory LoggerFactoryOf(IServiceProvider services)
+        => services.GetService(typeof(ILoggerFactory)) as ILoggerFactory ?? NullLoggerFactory.Instance;
+}
+
+/// <summary>Registers EnvelopeKms in a service collection.</summary>
+public static class EnvelopeKmsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="IKeyManager"/> as a singleton. Options are validated at start-up, and
+    /// <see cref="TimeProvider"/> and <see cref="ILoggerFactory"/> are taken from the container.
+    /// Without further configuration keys are kept in memory only.
+    /// </summary>
+    public static EnvelopeKmsBuilder AddEnvelopeKms(this IServiceCollection services, Action<EnvelopeKmsBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = new EnvelopeKmsBuilder(services);
+        services.AddOptions<EnvelopeKmsOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EnvelopeKmsOptions>, EnvelopeKmsOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<KeyManager>(sp => builder.Build(sp, sp.GetRequiredService<IOptions<EnvelopeKmsOptions>>().Value));
+        services.TryAddSingleton<IKeyManager>(sp => sp.GetRequiredService<KeyManager>());
+        configure?.Invoke(builder);
+        return builder;
+    }
+}

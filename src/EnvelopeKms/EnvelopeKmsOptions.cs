@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Options;
+
+namespace EnvelopeKms;
+
+/// <summary>Settings of a key manager. They shape ARNs and the default caller, so keep them stable for a store.</summary>
+public sealed class EnvelopeKmsOptions
+{
+    /// <summary>The 12-digit account id that owns the keys; <c>000000000000</c> by default.</summary>
+    public string AccountId { get; set; } = "000000000000";
+
+    /// <summary>The region name used in ARNs; <c>local</c> by default.</summary>
+    public string Region { get; set; } = "local";
+
+    /// <summary>The partition used in ARNs; <c>aws</c> by default.</summary>
+    public string Partition { get; set; } = "aws";
+
+    /// <summary>How many times a write that lost an optimistic-concurrency race is retried; 8 by default.</summary>
+    public int MaxConflictRetries { get; set; } = 8;
+}
+
+/// <summary>Validates <see cref="EnvelopeKmsOptions"/> at start-up.</summary>
+public sealed class EnvelopeKmsOptionsValidator : IValidateOptions<EnvelopeKmsOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, EnvelopeKmsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.AccountId is not { Length: 12 } account || !account.All(char.IsAsciiDigit))
+        {
+            failures.Add($"EnvelopeKms:AccountId must be 12 digits; it is '{options.AccountId}'.");
+        }
+
+        if (string.IsNullOrEmpty(options.Region) || options.Region.Length > 32 || !options.Region.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+        {
+            failures.Add($"EnvelopeKms:Region must be 1–32 characters of a-z, 0-9 and '-'; it is '{options.Region}'.");
+        }
+
+        if (string.IsNullOrEmpty(options.Partition) || options.Partition.Length > 16 || !options.Partition.All(c => char.IsAsciiLetterLower(c) || c == '-'))
+        {
+            failures.Add($"EnvelopeKms:Partition must be 1–16 characters of a-z and '-'; it is '{options.Partition}'.");
+        }
+
+        if (options.MaxConflictRetries is < 0 or > 100)
+        {
+            failures.Add("EnvelopeKms:MaxConflictRetries must be between 0 and 100.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

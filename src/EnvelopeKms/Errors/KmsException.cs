@@ -1,0 +1,351 @@
+namespace EnvelopeKms;
+
+/// <summary>
+/// The base of every error the key manager reports. <see cref="ErrorCode"/> is the stable AWS KMS
+/// error code (<c>NotFoundException</c>, <c>KMSInvalidStateException</c>, ...), so code that switches on
+/// AWS error codes keeps working. Messages never contain plaintext, key material or other secrets.
+/// </summary>
+public abstract class KmsException : Exception
+{
+    /// <summary>Initializes the exception.</summary>
+    protected KmsException(string message, Exception? innerException = null) : base(message, innerException) { }
+
+    /// <summary>The stable AWS KMS error code, for example <c>NotFoundException</c>.</summary>
+    public abstract string ErrorCode { get; }
+}
+
+/// <summary>The request was rejected because the specified entity or resource could not be found. Error code <c>NotFoundException</c>.</summary>
+public sealed class KmsNotFoundException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsNotFoundException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsNotFoundException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.NotFound;
+}
+
+/// <summary>The request was rejected because the specified KMS key is not enabled. Error code <c>DisabledException</c>.</summary>
+public sealed class KmsDisabledException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsDisabledException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsDisabledException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.Disabled;
+}
+
+/// <summary>The request was rejected because the state of the specified resource is not valid for this request. Error code <c>KMSInvalidStateException</c>.</summary>
+public sealed class KmsInvalidStateException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidStateException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidStateException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidState;
+}
+
+/// <summary>The ciphertext is corrupt, truncated, was not produced by this key store, or does not match the key or encryption context given. For security the cause is not reported. Error code <c>InvalidCiphertextException</c>.</summary>
+public sealed class KmsInvalidCiphertextException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidCiphertextException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidCiphertextException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidCiphertext;
+}
+
+/// <summary>The key named in the request is not the key that encrypted the ciphertext. Error code <c>IncorrectKeyException</c>.</summary>
+public sealed class KmsIncorrectKeyException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsIncorrectKeyException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsIncorrectKeyException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.IncorrectKey;
+}
+
+/// <summary>The key's usage or key spec does not allow the requested operation or algorithm. Error code <c>InvalidKeyUsageException</c>.</summary>
+public sealed class KmsInvalidKeyUsageException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidKeyUsageException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidKeyUsageException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidKeyUsage;
+}
+
+/// <summary>The input fails to satisfy the constraints specified by the operation. Error code <c>ValidationException</c>.</summary>
+public sealed class KmsValidationException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsValidationException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsValidationException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.Validation;
+}
+
+/// <summary>The request was rejected because it attempted to create a resource that already exists. Error code <c>AlreadyExistsException</c>.</summary>
+public sealed class KmsAlreadyExistsException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsAlreadyExistsException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsAlreadyExistsException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.AlreadyExists;
+}
+
+/// <summary>The request was rejected because a quota was exceeded. Error code <c>LimitExceededException</c>.</summary>
+public sealed class KmsLimitExceededException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsLimitExceededException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsLimitExceededException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.LimitExceeded;
+}
+
+/// <summary>The caller is not authorized to perform the operation on the key. Error code <c>AccessDeniedException</c>.</summary>
+public sealed class KmsAccessDeniedException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsAccessDeniedException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsAccessDeniedException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.AccessDenied;
+}
+
+/// <summary>The request was rejected because the specified alias name is not valid. Error code <c>InvalidAliasNameException</c>.</summary>
+public sealed class KmsInvalidAliasNameException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidAliasNameException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidAliasNameException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidAliasName;
+}
+
+/// <summary>The request was rejected because a specified ARN is not valid. Error code <c>InvalidArnException</c>.</summary>
+public sealed class KmsInvalidArnException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidArnException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidArnException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidArn;
+}
+
+/// <summary>The request was rejected because the marker that specifies where pagination should next begin is not valid. Error code <c>InvalidMarkerException</c>.</summary>
+public sealed class KmsInvalidMarkerException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidMarkerException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidMarkerException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidMarker;
+}
+
+/// <summary>The request was rejected because one or more tags are not valid. Error code <c>TagException</c>.</summary>
+public sealed class KmsTagException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsTagException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsTagException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.Tag;
+}
+
+/// <summary>The request was rejected because a specified parameter is not supported or a specified resource is not valid for this operation. Error code <c>UnsupportedOperationException</c>.</summary>
+public sealed class KmsUnsupportedOperationException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsUnsupportedOperationException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsUnsupportedOperationException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.UnsupportedOperation;
+}
+
+/// <summary>The request was rejected because a concurrent change to the same resource kept winning; retry the request. Error code <c>ConflictException</c>.</summary>
+public sealed class KmsConflictException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsConflictException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsConflictException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.Conflict;
+}
+
+/// <summary>The key material is not available right now. Error code <c>KeyUnavailableException</c>.</summary>
+public sealed class KmsKeyUnavailableException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsKeyUnavailableException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsKeyUnavailableException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.KeyUnavailable;
+}
+
+/// <summary>The key store could not be reached or could not complete the request; no state was changed. Error code <c>StorageUnavailableException</c>.</summary>
+public sealed class KmsStorageUnavailableException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsStorageUnavailableException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsStorageUnavailableException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.StorageUnavailable;
+}
+
+/// <summary>A stored record failed its integrity check; the record is left as it is for investigation. Error code <c>StorageIntegrityException</c>.</summary>
+public sealed class KmsStorageIntegrityException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsStorageIntegrityException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsStorageIntegrityException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.StorageIntegrity;
+}
+
+/// <summary>The root key that protects the key store is missing or is not the one the store was created with. Error code <c>RootKeyException</c>.</summary>
+public sealed class KmsRootKeyException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsRootKeyException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsRootKeyException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.RootKey;
+}
+
+/// <summary>The audit sink did not accept the record, so the operation was not completed. Error code <c>AuditUnavailableException</c>.</summary>
+public sealed class KmsAuditUnavailableException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsAuditUnavailableException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsAuditUnavailableException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.AuditUnavailable;
+}
+
+/// <summary>An internal error occurred. Error code <c>KMSInternalException</c>.</summary>
+public sealed class KmsInternalException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInternalException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInternalException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.Internal;
+}
+
+
+/// <summary>The stable error codes of <see cref="KmsException"/>, as AWS KMS names them.</summary>
+public static class KmsErrorCodes
+{
+    /// <summary><c>NotFoundException</c>.</summary>
+    public const string NotFound = "NotFoundException";
+    /// <summary><c>DisabledException</c>.</summary>
+    public const string Disabled = "DisabledException";
+    /// <summary><c>KMSInvalidStateException</c>.</summary>
+    public const string InvalidState = "KMSInvalidStateException";
+    /// <summary><c>InvalidCiphertextException</c>.</summary>
+    public const string InvalidCiphertext = "InvalidCiphertextException";
+    /// <summary><c>IncorrectKeyException</c>.</summary>
+    public const string IncorrectKey = "IncorrectKeyException";
+    /// <summary><c>InvalidKeyUsageException</c>.</summary>
+    public const string InvalidKeyUsage = "InvalidKeyUsageException";
+    /// <summary><c>ValidationException</c>.</summary>
+    public const string Validation = "ValidationException";
+    /// <summary><c>AlreadyExistsException</c>.</summary>
+    public const string AlreadyExists = "AlreadyExistsException";
+    /// <summary><c>LimitExceededException</c>.</summary>
+    public const string LimitExceeded = "LimitExceededException";
+    /// <summary><c>AccessDeniedException</c>.</summary>
+    public const string AccessDenied = "AccessDeniedException";
+    /// <summary><c>InvalidAliasNameException</c>.</summary>
+    public const string InvalidAliasName = "InvalidAliasNameException";
+    /// <summary><c>InvalidArnException</c>.</summary>
+    public const string InvalidArn = "InvalidArnException";
+    /// <summary><c>InvalidMarkerException</c>.</summary>
+    public const string InvalidMarker = "InvalidMarkerException";
+    /// <summary><c>TagException</c>.</summary>
+    public const string Tag = "TagException";
+    /// <summary><c>UnsupportedOperationException</c>.</summary>
+    public const string UnsupportedOperation = "UnsupportedOperationException";
+    /// <summary><c>ConflictException</c>.</summary>
+    public const string Conflict = "ConflictException";
+    /// <summary><c>KeyUnavailableException</c>.</summary>
+    public const string KeyUnavailable = "KeyUnavailableException";
+    /// <summary><c>StorageUnavailableException</c>.</summary>
+    public const string StorageUnavailable = "StorageUnavailableException";
+    /// <summary><c>StorageIntegrityException</c>.</summary>
+    public const string StorageIntegrity = "StorageIntegrityException";
+    /// <summary><c>RootKeyException</c>.</summary>
+    public const string RootKey = "RootKeyException";
+    /// <summary><c>AuditUnavailableException</c>.</summary>
+    public const string AuditUnavailable = "AuditUnavailableException";
+    /// <summary><c>KMSInternalException</c>.</summary>
+    public const string Internal = "KMSInternalException";
+}

@@ -1,0 +1,80 @@
+namespace EnvelopeKms;
+
+/// <summary>
+/// An in-process key management service with the operations, names, limits and error codes of
+/// AWS KMS. Every operation runs the same pipeline: validate the input, resolve the key, check its
+/// state, authorize the caller, execute, and write one audit event with the outcome.
+/// </summary>
+/// <remarks>Implementations are safe for concurrent use.</remarks>
+public interface IKeyManager
+{
+    /// <summary>Creates a KMS key (<c>CreateKey</c>).</summary>
+    Task<KeyMetadataResponse> CreateKeyAsync(CreateKeyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a key's metadata (<c>DescribeKey</c>); accepts aliases.</summary>
+    Task<KeyMetadataResponse> DescribeKeyAsync(DescribeKeyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists the keys of the store, a page at a time, in key-id order (<c>ListKeys</c>).</summary>
+    Task<ListKeysResponse> ListKeysAsync(ListKeysRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces a key's description (<c>UpdateKeyDescription</c>).</summary>
+    Task UpdateKeyDescriptionAsync(UpdateKeyDescriptionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets a key's state to Enabled (<c>EnableKey</c>).</summary>
+    Task EnableKeyAsync(EnableKeyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets a key's state to Disabled (<c>DisableKey</c>).</summary>
+    Task DisableKeyAsync(DisableKeyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Schedules a key for deletion after a 7–30 day waiting period (<c>ScheduleKeyDeletion</c>).</summary>
+    Task<ScheduleKeyDeletionResponse> ScheduleKeyDeletionAsync(ScheduleKeyDeletionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Cancels a scheduled deletion; the key returns to Disabled (<c>CancelKeyDeletion</c>).</summary>
+    Task<CancelKeyDeletionResponse> CancelKeyDeletionAsync(CancelKeyDeletionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates an alias for a key (<c>CreateAlias</c>).</summary>
+    Task CreateAliasAsync(CreateAliasRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Points an alias at another key (<c>UpdateAlias</c>).</summary>
+    Task UpdateAliasAsync(UpdateAliasRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes an alias (<c>DeleteAlias</c>).</summary>
+    Task DeleteAliasAsync(DeleteAliasRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists aliases, a page at a time, in alias-name order (<c>ListAliases</c>).</summary>
+    Task<ListAliasesResponse> ListAliasesAsync(ListAliasesRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds or overwrites tags on a key (<c>TagResource</c>).</summary>
+    Task TagResourceAsync(TagResourceRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes tags from a key (<c>UntagResource</c>).</summary>
+    Task UntagResourceAsync(UntagResourceRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists a key's tags (<c>ListResourceTags</c>).</summary>
+    Task<ListResourceTagsResponse> ListResourceTagsAsync(ListResourceTagsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Encrypts up to 4096 bytes under a key (<c>Encrypt</c>).</summary>
+    Task<EncryptResponse> EncryptAsync(EncryptRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Decrypts a ciphertext; the key is read from the ciphertext (<c>Decrypt</c>).</summary>
+    Task<DecryptResponse> DecryptAsync(DecryptRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Decrypts and re-encrypts under another key or context without returning plaintext (<c>ReEncrypt</c>).</summary>
+    Task<ReEncryptResponse> ReEncryptAsync(ReEncryptRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a new data key in plaintext and encrypted under a key (<c>GenerateDataKey</c>).</summary>
+    Task<GenerateDataKeyResponse> GenerateDataKeyAsync(GenerateDataKeyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a new data key encrypted under a key only (<c>GenerateDataKeyWithoutPlaintext</c>).</summary>
+    Task<GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintextAsync(GenerateDataKeyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns cryptographically secure random bytes (<c>GenerateRandom</c>).</summary>
+    Task<GenerateRandomResponse> GenerateRandomAsync(GenerateRandomRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Purges every key whose deletion waiting period has passed, with its material and aliases,
+    /// and returns how many were purged. Keys past their deletion date are also purged lazily when
+    /// an operation touches them, so calling this is optional.
+    /// </summary>
+    Task<int> PurgeExpiredKeysAsync(CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace EnvelopeKms.Internal;
+
+/// <summary>Every log message of the package, source-generated.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "KMS {Operation} succeeded: key {KeyId}, material {KeyMaterialId}, caller {Caller}, request {RequestId}, context {EncryptionContext}")]
+    public static partial void AuditSuccess(ILogger logger, KmsOperation operation, string? keyId, string? keyMaterialId, string caller, string requestId, IReadOnlyDictionary<string, string>? encryptionContext);
+
+    [LoggerMessage(2, LogLevel.Warning, "KMS {Operation} {Outcome} with {ErrorCode}: key {KeyId}, caller {Caller}, request {RequestId}, context {EncryptionContext}")]
+    public static partial void AuditFailure(ILogger logger, KmsOperation operation, KmsOutcome outcome, string? errorCode, string? keyId, string caller, string requestId, IReadOnlyDictionary<string, string>? encryptionContext);
+
+    [LoggerMessage(3, LogLevel.Warning, "EnvelopeKms is using the in-memory key store: every key is lost when the process exits. Use PersistKeysToFileSystem or another durable store outside tests and demos.")]
+    public static partial void InMemoryStore(ILogger logger);
+
+    [LoggerMessage(4, LogLevel.Warning, "Created a development root key at {Path} (owner-only permissions). Anyone who can read this file can read every key; supply the root key from a secret store in production.")]
+    public static partial void CreatedDevelopmentRootKey(ILogger logger, string path);
+
+    [LoggerMessage(5, LogLevel.Information, "Purged key {KeyId}: its deletion waiting period ended at {DeletionDate}.")]
+    public static partial void PurgedKey(ILogger logger, string keyId, DateTimeOffset deletionDate);
+}

@@ -1,0 +1,1133 @@
+using System.Buffers.Text;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using EnvelopeKms.Auditing;
+using EnvelopeKms.Authorization;
+using EnvelopeKms.Internal;
+using EnvelopeKms.KeyManagement;
+using EnvelopeKms.Protection;
+using EnvelopeKms.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace EnvelopeKms;
+
+/// <summary>
+/// The key manager: AWS KMS operations for symmetric keys over a pluggable <see cref="IKeyStore"/>.
+/// Every operation runs one pipeline — validate the input, resolve the key, authorize the caller,
+/// check the key state, execute, audit — and writes exactly one audit event whatever the outcome.
+/// </summary>
+/// <remarks>
+/// The caller is authorized before the key state is checked, so that a caller without access learns
+/// nothing about a key's state. Safe for concurrent use.
+/// </remarks>
+public sealed class KeyManager : IKeyManager, IDisposable
+{
+    private readonly IKeyStore _store;
+    private readonly IRootKeyProvider _rootKeyProvider;
+    private readonly TimeProvider _time;
+    private readonly IKeyAuthorizer _authorizer;
+    private readonly IKmsAuditSink _auditSink;
+    private readonly ICallerIdentityProvider _callerProvider;
+    private readonly ILogger _logger;
+    private readonly Identifiers _ids;
+    private readonly int _maxRetries;
+    private readonly SemaphoreSlim _rootKeyGate = new(1, 1);
+    private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _materials = new();
+    private RootKey? _rootKey;
+    private bool _disposed;
+
+    /// <summary>Creates a key manager.</summary>
+    /// <param name="keyStore">Where keys are kept.</param>
+    /// <param name="rootKeyProvider">The root key that wraps key material in the store.</param>
+    /// <param name="options">Account, region and partition; defaults when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="authorizer">The authorizer; the default key policy when <see langword="null"/>.</param>
+    /// <param name="auditSink">Where audit events go; an <see cref="ILogger"/> sink when <see langword="null"/>.</param>
+    /// <param name="callerIdentityProvider">The ambient caller; the account's root principal when <see langword="null"/>.</param>
+    /// <param name="loggerFactory">Logging; none when <see langword="null"/>.</param>
+    /// <exception cref="OptionsValidationException">The options are invalid.</exception>
+    public KeyManager(
+        IKeyStore keyStore,
+        IRootKeyProvider rootKeyProvider,
+        EnvelopeKmsOptions? options = null,
+        TimeProvider? timeProvider = null,
+        IKeyAuthorizer? authorizer = null,
+        IKmsAuditSink? auditSink = null,
+        ICallerIdentityProvider? callerIdentityProvider = null,
+        ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(keyStore);
+        ArgumentNullException.ThrowIfNull(rootKeyProvider);
+        options ??= new EnvelopeKmsOptions();
+        var validation = new EnvelopeKmsOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(EnvelopeKmsOptions), validation.Failures);
+        }
+
+        loggerFactory ??= NullLoggerFactory.Instance;
+        _store = keyStore;
+        _rootKeyProvider = rootKeyProvider;
+        _time = timeProvider ?? TimeProvider.System;
+        _ids = new Identifiers(options.Partition, options.Region, options.AccountId);
+        _authorizer = authorizer ?? new DefaultKeyPolicyAuthorizer(options.AccountId);
+        _auditSink = auditSink ?? new LoggerAuditSink(loggerFactory);
+        _callerProvider = callerIdentityProvider ?? new FixedCallerIdentityProvider(CallerIdentity.AccountRoot(options.AccountId, options.Partition));
+        _logger = loggerFactory.CreateLogger("EnvelopeKms.KeyManager");
+        _maxRetries = options.MaxConflictRetries;
+        if (keyStore is InMemoryKeyStore)
+        {
+            Log.InMemoryStore(_logger);
+        }
+    }
+
+    // ---------------------------------------------------------------- control plane: keys
+
+    /// <inheritdoc />
+    public Task<KeyMetadataResponse> CreateKeyAsync(CreateKeyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.CreateKey, request, async ctx =>
+        {
+            var description = InputValidation.ValidateDescription(request.Description);
+            var tags = InputValidation.ValidateTags(request.Tags, "Tags");
+            if (!Enum.IsDefined(request.KeySpec))
+            {
+                throw new KmsValidationException("KeySpec is not a known key spec.");
+            }
+
+            if (!Enum.IsDefined(request.KeyUsage))
+            {
+                throw new KmsValidationException("KeyUsage is not a known key usage.");
+            }
+
+            if (request.KeyUsage != KeyUsage.EncryptDecrypt)
+            {
+                throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} is not valid for {request.KeySpec.ToKmsName()} keys; use ENCRYPT_DECRYPT.");
+            }
+
+            if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore)
+            {
+                throw new KmsUnsupportedOperationException($"Origin {request.Origin.ToKmsName()} needs a custom key store, which this version does not support.");
+            }
+
+            if (!Enum.IsDefined(request.Origin))
+            {
+                throw new KmsValidationException("Origin is not a known origin.");
+            }
+
+            if (request.MultiRegion)
+            {
+                throw new KmsUnsupportedOperationException("Multi-region keys are not supported in this version.");
+            }
+
+            await AuthorizeAsync(ctx, KmsOperation.CreateKey, key: null, cancellationToken).ConfigureAwait(false);
+            var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
+
+            var keyId = Identifiers.NewKeyId();
+            ctx.KeyId = keyId;
+            var now = _time.GetUtcNow();
+            var record = new KeyRecord
+            {
+                KeyId = keyId,
+                AccountId = _ids.AccountId,
+                CreationDate = now,
+                Description = description,
+                KeyState = request.Origin == KeyOrigin.External ? KeyState.PendingImport : KeyState.Enabled,
+                KeySpec = request.KeySpec,
+                KeyUsage = request.KeyUsage,
+                Origin = request.Origin,
+                Tags = [.. tags.OrderBy(t => t.TagKey, StringComparer.Ordinal)],
+            };
+
+            if (request.Origin == KeyOrigin.AwsKms)
+            {
+                var materialId = Identifiers.NewKeyMaterialId();
+                var material = GC.AllocateArray<byte>(SymmetricCiphertext.KeySize, pinned: true);
+                try
+                {
+                    RandomNumberGenerator.Fill(material);
+                    var wrapped = rootKey.Wrap(material, WrapAssociatedData(record, materialId));
+                    record = record with
+                    {
+                        CurrentKeyMaterialId = materialId,
+                        KeyMaterials = [new KeyMaterialRecord { KeyMaterialId = materialId, CreationDate = now, WrappedMaterial = wrapped }],
+                    };
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(material);
+                }
+
+                ctx.KeyMaterialId = materialId;
+            }
+
+            var stored = await _store.InsertKeyAsync(record, cancellationToken).ConfigureAwait(false);
+            return new KeyMetadataResponse(ToMetadata(stored));
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<KeyMetadataResponse> DescribeKeyAsync(DescribeKeyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.DescribeKey, request, async ctx =>
+        {
+            var key = await UseKeyAsync(ctx, KmsOperation.DescribeKey, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            return new KeyMetadataResponse(ToMetadata(key));
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<ListKeysResponse> ListKeysAsync(ListKeysRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.ListKeys, request, async ctx =>
+        {
+            var limit = InputValidation.ValidateLimit(request.Limit, 1000, 100);
+            var after = DecodeMarker(request.Marker, static m => Identifiers.IsKeyIdShape(m));
+            await AuthorizeAsync(ctx, KmsOperation.ListKeys, key: null, cancellationToken).ConfigureAwait(false);
+
+            var page = new List<KeyRecord>(limit + 1);
+            while (page.Count <= limit)
+            {
+                var batch = await _store.ListKeysAsync(after, limit + 1 - page.Count, cancellationToken).ConfigureAwait(false);
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+
+                after = batch[^1].KeyId;
+                foreach (var key in batch)
+                {
+                    if (!await PurgeIfExpiredAsync(ctx, key, cancellationToken).ConfigureAwait(false))
+                    {
+                        page.Add(key);
+                    }
+                }
+            }
+
+            var truncated = page.Count > limit;
+            var items = page.Take(limit).Select(k => new KeyListEntry(k.KeyId, _ids.KeyArn(k.KeyId))).ToList();
+            return new ListKeysResponse { Items = items, NextMarker = truncated ? EncodeMarker(items[^1].KeyId) : null };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task UpdateKeyDescriptionAsync(UpdateKeyDescriptionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.UpdateKeyDescription, request, ctx =>
+        {
+            var description = InputValidation.ValidateDescription(request.Description ?? throw new KmsValidationException("Description is required."));
+            return MutateKeyAsync(ctx, KmsOperation.UpdateKeyDescription, request.KeyId, key => key with { Description = description }, cancellationToken);
+        });
+    }
+
+    /// <inheritdoc />
+    public Task EnableKeyAsync(EnableKeyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.EnableKey, request, ctx =>
+            MutateKeyAsync(ctx, KmsOperation.EnableKey, request.KeyId, key => key with { KeyState = KeyState.Enabled }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public Task DisableKeyAsync(DisableKeyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.DisableKey, request, ctx =>
+            MutateKeyAsync(ctx, KmsOperation.DisableKey, request.KeyId, key => key with { KeyState = KeyState.Disabled }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public Task<ScheduleKeyDeletionResponse> ScheduleKeyDeletionAsync(ScheduleKeyDeletionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.ScheduleKeyDeletion, request, async ctx =>
+        {
+            var days = request.PendingWindowInDays ?? InputValidation.DefaultPendingWindowInDays;
+            if (days is < InputValidation.MinPendingWindowInDays or > InputValidation.MaxPendingWindowInDays)
+            {
+                throw new KmsValidationException($"PendingWindowInDays must be between {InputValidation.MinPendingWindowInDays} and {InputValidation.MaxPendingWindowInDays}; it was {days}.");
+            }
+
+            var key = await MutateKeyAsync(ctx, KmsOperation.ScheduleKeyDeletion, request.KeyId, key => key with
+            {
+                KeyState = KeyState.PendingDeletion,
+                DeletionDate = _time.GetUtcNow().AddDays(days),
+                PendingDeletionWindowInDays = days,
+            }, cancellationToken).ConfigureAwait(false);
+            return new ScheduleKeyDeletionResponse
+            {
+                KeyId = _ids.KeyArn(key.KeyId),
+                DeletionDate = key.DeletionDate!.Value,
+                KeyState = key.KeyState,
+                PendingWindowInDays = days,
+            };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<CancelKeyDeletionResponse> CancelKeyDeletionAsync(CancelKeyDeletionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.CancelKeyDeletion, request, async ctx =>
+        {
+            var key = await MutateKeyAsync(ctx, KmsOperation.CancelKeyDeletion, request.KeyId, key => key with
+            {
+                KeyState = KeyState.Disabled,
+                DeletionDate = null,
+                PendingDeletionWindowInDays = null,
+            }, cancellationToken).ConfigureAwait(false);
+            return new CancelKeyDeletionResponse(_ids.KeyArn(key.KeyId));
+        });
+    }
+
+    /// <inheritdoc />
+    public async Task<int> PurgeExpiredKeysAsync(CancellationToken cancellationToken = default)
+    {
+        var purged = 0;
+        string? after = null;
+        while (true)
+        {
+            var batch = await _store.ListKeysAsync(after, 100, cancellationToken).ConfigureAwait(false);
+            if (batch.Count == 0)
+            {
+                return purged;
+            }
+
+            after = batch[^1].KeyId;
+            foreach (var key in batch)
+            {
+                var ctx = new OperationContext(KmsOperation.DeleteExpiredKey, _callerProvider.GetCurrentCaller(), NewRequestId());
+                if (await PurgeIfExpiredAsync(ctx, key, cancellationToken).ConfigureAwait(false))
+                {
+                    purged++;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- control plane: aliases and tags
+
+    /// <inheritdoc />
+    public Task CreateAliasAsync(CreateAliasRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.CreateAlias, request, async ctx =>
+        {
+            InputValidation.ValidateAliasName(request.AliasName, forCreate: true);
+            ctx.AliasName = request.AliasName;
+            var key = await UseKeyAsync(ctx, KmsOperation.CreateAlias, request.TargetKeyId, nameof(request.TargetKeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
+            await EnsureAliasCapacityAsync(key, cancellationToken).ConfigureAwait(false);
+            var now = _time.GetUtcNow();
+            try
+            {
+                await _store.InsertAliasAsync(new AliasRecord { AliasName = request.AliasName, TargetKeyId = key.KeyId, CreationDate = now, LastUpdatedDate = now }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KeyStoreConflictException e)
+            {
+                throw new KmsAlreadyExistsException($"An alias with the name {_ids.AliasArn(request.AliasName)} already exists.", e);
+            }
+
+            return true;
+        });
+    }
+
+    /// <inheritdoc />
+    public Task UpdateAliasAsync(UpdateAliasRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.UpdateAlias, request, async ctx =>
+        {
+            InputValidation.ValidateAliasName(request.AliasName, forCreate: true);
+            ctx.AliasName = request.AliasName;
+            var newTarget = await UseKeyAsync(ctx, KmsOperation.UpdateAlias, request.TargetKeyId, nameof(request.TargetKeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
+            for (var attempt = 0; ; attempt++)
+            {
+                var alias = await _store.GetAliasAsync(request.AliasName, cancellationToken).ConfigureAwait(false)
+                    ?? throw new KmsNotFoundException($"Alias {_ids.AliasArn(request.AliasName)} is not found.");
+                if (alias.TargetKeyId == newTarget.KeyId)
+                {
+                    return true;
+                }
+
+                if (await _store.GetKeyAsync(alias.TargetKeyId, cancellationToken).ConfigureAwait(false) is { } oldTarget)
+                {
+                    await AuthorizeAsync(ctx, KmsOperation.UpdateAlias, oldTarget, cancellationToken).ConfigureAwait(false);
+                    if (oldTarget.KeySpec != newTarget.KeySpec || oldTarget.KeyUsage != newTarget.KeyUsage)
+                    {
+                        throw new KmsValidationException($"Alias {request.AliasName} points to a {oldTarget.KeySpec.ToKmsName()}/{oldTarget.KeyUsage.ToKmsName()} key; it can only be moved to a key of the same spec and usage.");
+                    }
+                }
+
+                await EnsureAliasCapacityAsync(newTarget, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await _store.UpdateAliasAsync(alias with { TargetKeyId = newTarget.KeyId, LastUpdatedDate = _time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+                    return true;
+                }
+                catch (KeyStoreConflictException e) when (attempt < _maxRetries)
+                {
+                    _ = e;
+                }
+                catch (KeyStoreConflictException e)
+                {
+                    throw Conflict(e);
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public Task DeleteAliasAsync(DeleteAliasRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.DeleteAlias, request, async ctx =>
+        {
+            InputValidation.ValidateAliasName(request.AliasName, forCreate: true);
+            ctx.AliasName = request.AliasName;
+            for (var attempt = 0; ; attempt++)
+            {
+                var alias = await _store.GetAliasAsync(request.AliasName, cancellationToken).ConfigureAwait(false)
+                    ?? throw new KmsNotFoundException($"Alias {_ids.AliasArn(request.AliasName)} is not found.");
+                ctx.KeyId = alias.TargetKeyId;
+                var key = await _store.GetKeyAsync(alias.TargetKeyId, cancellationToken).ConfigureAwait(false);
+                if (key is not null)
+                {
+                    await AuthorizeAsync(ctx, KmsOperation.DeleteAlias, key, cancellationToken).ConfigureAwait(false);
+                    KeyStateRules.Enforce(KmsOperation.DeleteAlias, key.KeyState, _ids.KeyArn(key.KeyId));
+                }
+                else
+                {
+                    await AuthorizeAsync(ctx, KmsOperation.DeleteAlias, key: null, cancellationToken).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    await _store.DeleteAliasAsync(alias.AliasName, alias.Version, cancellationToken).ConfigureAwait(false);
+                    return true;
+                }
+                catch (KeyStoreConflictException e) when (attempt < _maxRetries)
+                {
+                    _ = e;
+                }
+                catch (KeyStoreConflictException e)
+                {
+                    throw Conflict(e);
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<ListAliasesResponse> ListAliasesAsync(ListAliasesRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.ListAliases, request, async ctx =>
+        {
+            var limit = InputValidation.ValidateLimit(request.Limit, 100, 50);
+            var after = DecodeMarker(request.Marker, static m => m.StartsWith("alias/", StringComparison.Ordinal));
+            string? keyId = null;
+            if (request.KeyId is not null)
+            {
+                var key = await UseKeyAsync(ctx, KmsOperation.ListAliases, request.KeyId, nameof(request.KeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
+                keyId = key.KeyId;
+            }
+            else
+            {
+                await AuthorizeAsync(ctx, KmsOperation.ListAliases, key: null, cancellationToken).ConfigureAwait(false);
+            }
+
+            var page = await _store.ListAliasesAsync(keyId, after, limit + 1, cancellationToken).ConfigureAwait(false);
+            var items = page.Take(limit).Select(a => new AliasListEntry
+            {
+                AliasName = a.AliasName,
+                AliasArn = _ids.AliasArn(a.AliasName),
+                TargetKeyId = a.TargetKeyId,
+                CreationDate = a.CreationDate,
+                LastUpdatedDate = a.LastUpdatedDate,
+            }).ToList();
+            return new ListAliasesResponse { Items = items, NextMarker = page.Count > limit ? EncodeMarker(items[^1].AliasName) : null };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task TagResourceAsync(TagResourceRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.TagResource, request, ctx =>
+        {
+            var tags = InputValidation.ValidateTags(request.Tags ?? throw new KmsValidationException("Tags is required."), "Tags");
+            return MutateKeyAsync(ctx, KmsOperation.TagResource, request.KeyId, key =>
+            {
+                var merged = key.Tags.ToDictionary(t => t.TagKey, t => t.TagValue, StringComparer.Ordinal);
+                foreach (var tag in tags)
+                {
+                    merged[tag.TagKey] = tag.TagValue;
+                }
+
+                if (merged.Count > InputValidation.MaxTagsPerKey)
+                {
+                    throw new KmsLimitExceededException($"The key would have {merged.Count} tags; a key can have at most {InputValidation.MaxTagsPerKey}.");
+                }
+
+                return key with { Tags = [.. merged.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new KeyTag(p.Key, p.Value))] };
+            }, cancellationToken);
+        });
+    }
+
+    /// <inheritdoc />
+    public Task UntagResourceAsync(UntagResourceRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.UntagResource, request, ctx =>
+        {
+            var tagKeys = request.TagKeys ?? throw new KmsValidationException("TagKeys is required.");
+            foreach (var tagKey in tagKeys)
+            {
+                InputValidation.ValidateTagKey(tagKey);
+            }
+
+            var remove = tagKeys.ToHashSet(StringComparer.Ordinal);
+            return MutateKeyAsync(ctx, KmsOperation.UntagResource, request.KeyId, key => key with { Tags = [.. key.Tags.Where(t => !remove.Contains(t.TagKey))] }, cancellationToken);
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<ListResourceTagsResponse> ListResourceTagsAsync(ListResourceTagsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.ListResourceTags, request, async ctx =>
+        {
+            var limit = InputValidation.ValidateLimit(request.Limit, 50, 50);
+            var after = DecodeMarker(request.Marker, static m => m.Length > 0);
+            var key = await UseKeyAsync(ctx, KmsOperation.ListResourceTags, request.KeyId, nameof(request.KeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
+            var remaining = key.Tags.Where(t => after is null || string.CompareOrdinal(t.TagKey, after) > 0).ToList();
+            var items = remaining.Take(limit).ToList();
+            return new ListResourceTagsResponse { Items = items, NextMarker = remaining.Count > limit ? EncodeMarker(items[^1].TagKey) : null };
+        });
+    }
+
+    // ---------------------------------------------------------------- data plane
+
+    /// <inheritdoc />
+    public Task<EncryptResponse> EncryptAsync(EncryptRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.Encrypt, request, async ctx =>
+        {
+            ctx.EncryptionContext = request.EncryptionContext;
+            if (request.Plaintext.Length is 0 or > InputValidation.MaxPlaintextLength)
+            {
+                throw new KmsValidationException($"Plaintext must be 1–{InputValidation.MaxPlaintextLength} bytes; it has {request.Plaintext.Length}. Encrypt larger data locally with a data key (GenerateDataKey).");
+            }
+
+            InputValidation.ValidateAlgorithm(request.EncryptionAlgorithm, nameof(request.EncryptionAlgorithm));
+            var context = EncryptionContextEncoding.Encode(request.EncryptionContext);
+            var key = await UseKeyAsync(ctx, KmsOperation.Encrypt, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            var (blob, materialId) = await EncryptCoreAsync(ctx, key, request.Plaintext, context, cancellationToken).ConfigureAwait(false);
+            return new EncryptResponse { CiphertextBlob = blob, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = materialId, EncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<DecryptResponse> DecryptAsync(DecryptRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.Decrypt, request, async ctx =>
+        {
+            ctx.EncryptionContext = request.EncryptionContext;
+            var (key, plaintext) = await DecryptCoreAsync(ctx, KmsOperation.Decrypt, request.CiphertextBlob, request.EncryptionContext, request.KeyId, nameof(request.KeyId), request.EncryptionAlgorithm, cancellationToken).ConfigureAwait(false);
+            return new DecryptResponse { Plaintext = plaintext, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<ReEncryptResponse> ReEncryptAsync(ReEncryptRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.ReEncryptFrom, request, async ctx =>
+        {
+            ctx.EncryptionContext = request.SourceEncryptionContext;
+            InputValidation.ValidateAlgorithm(request.DestinationEncryptionAlgorithm, nameof(request.DestinationEncryptionAlgorithm));
+            var destinationContext = EncryptionContextEncoding.Encode(request.DestinationEncryptionContext, nameof(request.DestinationEncryptionContext));
+            var destinationId = _ids.Parse(request.DestinationKeyId, nameof(request.DestinationKeyId));
+            var (source, plaintext) = await DecryptCoreAsync(ctx, KmsOperation.ReEncryptFrom, request.CiphertextBlob, request.SourceEncryptionContext, request.SourceKeyId, nameof(request.SourceKeyId), request.SourceEncryptionAlgorithm, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var sourceMaterialId = ctx.KeyMaterialId!;
+                var destination = await ResolveAsync(ctx, destinationId, cancellationToken).ConfigureAwait(false);
+                ctx.DestinationKeyId = destination.KeyId;
+                await AuthorizeAsync(ctx, KmsOperation.ReEncryptTo, destination, cancellationToken).ConfigureAwait(false);
+                KeyStateRules.Enforce(KmsOperation.ReEncryptTo, destination.KeyState, _ids.KeyArn(destination.KeyId));
+                var (blob, destinationMaterialId) = await EncryptCoreAsync(ctx, destination, plaintext, destinationContext, cancellationToken).ConfigureAwait(false);
+                ctx.KeyId = source.KeyId;
+                ctx.KeyMaterialId = sourceMaterialId;
+                return new ReEncryptResponse
+                {
+                    CiphertextBlob = blob,
+                    SourceKeyId = _ids.KeyArn(source.KeyId),
+                    KeyId = _ids.KeyArn(destination.KeyId),
+                    SourceKeyMaterialId = sourceMaterialId,
+                    DestinationKeyMaterialId = destinationMaterialId,
+                    SourceEncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault,
+                    DestinationEncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault,
+                };
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<GenerateDataKeyResponse> GenerateDataKeyAsync(GenerateDataKeyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.GenerateDataKey, request, async ctx =>
+        {
+            var (plaintext, blob, key, materialId) = await GenerateDataKeyCoreAsync(ctx, KmsOperation.GenerateDataKey, request, cancellationToken).ConfigureAwait(false);
+            return new GenerateDataKeyResponse { Plaintext = plaintext, CiphertextBlob = blob, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = materialId };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintextAsync(GenerateDataKeyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.GenerateDataKeyWithoutPlaintext, request, async ctx =>
+        {
+            var (plaintext, blob, key, materialId) = await GenerateDataKeyCoreAsync(ctx, KmsOperation.GenerateDataKeyWithoutPlaintext, request, cancellationToken).ConfigureAwait(false);
+            CryptographicOperations.ZeroMemory(plaintext);
+            return new GenerateDataKeyWithoutPlaintextResponse { CiphertextBlob = blob, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = materialId };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<GenerateRandomResponse> GenerateRandomAsync(GenerateRandomRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.GenerateRandom, request, async ctx =>
+        {
+            if (request.NumberOfBytes is < 1 or > InputValidation.MaxRandomBytes)
+            {
+                throw new KmsValidationException($"NumberOfBytes must be between 1 and {InputValidation.MaxRandomBytes}; it was {request.NumberOfBytes}.");
+            }
+
+            await AuthorizeAsync(ctx, KmsOperation.GenerateRandom, key: null, cancellationToken).ConfigureAwait(false);
+            return new GenerateRandomResponse { Plaintext = RandomNumberGenerator.GetBytes(request.NumberOfBytes) };
+        });
+    }
+
+    /// <summary>Zeroes every cached key material and releases the root key.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        foreach (var material in _materials.Values)
+        {
+            CryptographicOperations.ZeroMemory(material);
+        }
+
+        _materials.Clear();
+        _rootKey?.Dispose();
+        _rootKeyGate.Dispose();
+    }
+
+    // ---------------------------------------------------------------- pipeline
+
+    private async Task<T> RunAsync<T>(KmsOperation operation, KmsRequest request, Func<OperationContext, Task<T>> body)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var ctx = new OperationContext(operation, request.Caller ?? _callerProvider.GetCurrentCaller(), NewRequestId());
+        T result;
+        try
+        {
+            result = await body(ctx).ConfigureAwait(false);
+        }
+        catch (KmsException e)
+        {
+            await AuditAsync(ctx, e is KmsAccessDeniedException ? KmsOutcome.Denied : KmsOutcome.Failure, e.ErrorCode).ConfigureAwait(false);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            await AuditAsync(ctx, KmsOutcome.Failure, "OperationCanceled").ConfigureAwait(false);
+            throw;
+        }
+        catch (KeyStoreConflictException e)
+        {
+            await AuditAsync(ctx, KmsOutcome.Failure, KmsErrorCodes.Conflict).ConfigureAwait(false);
+            throw Conflict(e);
+        }
+        catch (Exception e) when (e is not ArgumentException)
+        {
+            await AuditAsync(ctx, KmsOutcome.Failure, KmsErrorCodes.Internal).ConfigureAwait(false);
+            throw new KmsInternalException($"{operation} failed with an internal error ({e.GetType().Name}); no state was changed by the failed step.", e);
+        }
+
+        try
+        {
+            await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
+        }
+        catch
+        {
+            (result as IDisposable)?.Dispose();
+            throw;
+        }
+
+        return result;
+    }
+
+    private async Task AuditAsync(OperationContext ctx, KmsOutcome outcome, string? errorCode)
+    {
+        var auditEvent = new KmsAuditEvent
+        {
+            RequestId = ctx.RequestId,
+            EventTime = _time.GetUtcNow(),
+            Operation = ctx.Operation,
+            Caller = ctx.Caller.PrincipalArn,
+            Outcome = outcome,
+            KeyId = ctx.KeyId,
+            KeyMaterialId = ctx.KeyMaterialId,
+            DestinationKeyId = ctx.DestinationKeyId,
+            AliasName = ctx.AliasName,
+            ErrorCode = errorCode,
+            EncryptionContext = ctx.EncryptionContext,
+            AuthorizationSummary = ctx.AuthorizationSummary,
+        };
+        try
+        {
+            await _auditSink.WriteAsync(auditEvent, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not KmsAuditUnavailableException)
+        {
+            throw new KmsAuditUnavailableException($"The audit sink did not accept the record of {ctx.Operation} ({e.GetType().Name}); the result was withheld.", e);
+        }
+    }
+
+    /// <summary>Resolves, authorizes and state-checks a key named in a request.</summary>
+    private async Task<KeyRecord> UseKeyAsync(OperationContext ctx, KmsOperation operation, string? keyReference, string parameterName, bool allowAlias, CancellationToken cancellationToken)
+    {
+        var identifier = _ids.Parse(keyReference, parameterName);
+        if (identifier.IsAlias && !allowAlias)
+        {
+            throw new KmsNotFoundException($"Invalid {parameterName} '{keyReference}': {ctx.Operation} takes a key id or key ARN, not an alias.");
+        }
+
+        var key = await ResolveAsync(ctx, identifier, cancellationToken).ConfigureAwait(false);
+        await AuthorizeAsync(ctx, operation, key, cancellationToken).ConfigureAwait(false);
+        if (operation != KmsOperation.ListAliases)
+        {
+            KeyStateRules.Enforce(operation, key.KeyState, _ids.KeyArn(key.KeyId));
+        }
+
+        return key;
+    }
+
+    private async Task<KeyRecord> ResolveAsync(OperationContext ctx, KeyIdentifier identifier, CancellationToken cancellationToken)
+    {
+        var keyId = identifier.Value;
+        if (identifier.IsAlias)
+        {
+            ctx.AliasName ??= identifier.Value;
+            var alias = await _store.GetAliasAsync(identifier.Value, cancellationToken).ConfigureAwait(false)
+                ?? throw new KmsNotFoundException($"Alias {_ids.AliasArn(identifier.Value)} is not found.");
+            keyId = alias.TargetKeyId;
+        }
+
+        ctx.KeyId ??= keyId;
+        var key = await _store.GetKeyAsync(keyId, cancellationToken).ConfigureAwait(false);
+        if (key is null || await PurgeIfExpiredAsync(ctx, key, cancellationToken).ConfigureAwait(false))
+        {
+            throw new KmsNotFoundException($"Key '{_ids.KeyArn(keyId)}' does not exist.");
+        }
+
+        return key;
+    }
+
+    private async Task AuthorizeAsync(OperationContext ctx, KmsOperation operation, KeyRecord? key, CancellationToken cancellationToken)
+    {
+        var keyArn = key is null ? null : _ids.KeyArn(key.KeyId);
+        var decision = await _authorizer.AuthorizeAsync(new AuthorizationRequest
+        {
+            Caller = ctx.Caller,
+            Operation = operation,
+            Key = key,
+            KeyArn = keyArn,
+            EncryptionContext = ctx.EncryptionContext,
+            RequestAlias = ctx.AliasName,
+        }, cancellationToken).ConfigureAwait(false);
+        ctx.AuthorizationSummary = decision.Summary;
+        if (!decision.IsAllowed)
+        {
+            var resource = keyArn ?? $"arn:{_ids.Partition}:kms:{_ids.Region}:{_ids.AccountId}:*";
+            throw new KmsAccessDeniedException($"User: {ctx.Caller.PrincipalArn} is not authorized to perform: kms:{ActionName(operation)} on resource: {resource}. {decision.Summary}");
+        }
+    }
+
+    private static string ActionName(KmsOperation operation) => operation switch
+    {
+        KmsOperation.DeleteExpiredKey => "ScheduleKeyDeletion",
+        _ => operation.ToString(),
+    };
+
+    /// <summary>Read-modify-write of one key with optimistic concurrency, re-checking state on every attempt.</summary>
+    private async Task<KeyRecord> MutateKeyAsync(OperationContext ctx, KmsOperation operation, string? keyReference, Func<KeyRecord, KeyRecord> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var key = await UseKeyAsync(ctx, operation, keyReference, "KeyId", allowAlias: false, cancellationToken).ConfigureAwait(false);
+            var changed = change(key);
+            try
+            {
+                return await _store.UpdateKeyAsync(changed, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KeyStoreConflictException e) when (attempt < _maxRetries)
+            {
+                _ = e;
+            }
+        }
+    }
+
+    /// <summary>Purges a key whose deletion date has passed; returns whether it is gone.</summary>
+    private async Task<bool> PurgeIfExpiredAsync(OperationContext requestContext, KeyRecord key, CancellationToken cancellationToken)
+    {
+        if (key.KeyState != KeyState.PendingDeletion || key.DeletionDate is not { } deletionDate || deletionDate > _time.GetUtcNow())
+        {
+            return false;
+        }
+
+        var ctx = new OperationContext(KmsOperation.DeleteExpiredKey, requestContext.Caller, NewRequestId()) { KeyId = key.KeyId, AuthorizationSummary = "Purge of a key whose deletion waiting period ended." };
+        try
+        {
+            // Aliases go first: a crash in between leaves the key pending deletion and the next access finishes the purge.
+            var aliases = await _store.ListAliasesAsync(key.KeyId, null, int.MaxValue, cancellationToken).ConfigureAwait(false);
+            foreach (var alias in aliases)
+            {
+                try
+                {
+                    await _store.DeleteAliasAsync(alias.AliasName, alias.Version, cancellationToken).ConfigureAwait(false);
+                }
+                catch (KeyStoreConflictException e)
+                {
+                    _ = e; // Deleted or moved by someone else meanwhile.
+                }
+            }
+
+            try
+            {
+                await _store.DeleteKeyAsync(key.KeyId, key.Version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KeyStoreConflictException e)
+            {
+                _ = e; // Purged by another instance, or changed (for example the deletion was cancelled).
+                var current = await _store.GetKeyAsync(key.KeyId, cancellationToken).ConfigureAwait(false);
+                return current is null || await PurgeIfExpiredAsync(requestContext, current, cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var material in key.KeyMaterials)
+            {
+                if (_materials.TryRemove((key.KeyId, material.KeyMaterialId), out var cached))
+                {
+                    CryptographicOperations.ZeroMemory(cached);
+                }
+            }
+
+            Log.PurgedKey(_logger, key.KeyId, deletionDate);
+            await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
+            return true;
+        }
+        catch (KmsException e)
+        {
+            await AuditAsync(ctx, KmsOutcome.Failure, e.ErrorCode).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task EnsureAliasCapacityAsync(KeyRecord key, CancellationToken cancellationToken)
+    {
+        var aliases = await _store.ListAliasesAsync(key.KeyId, null, InputValidation.MaxAliasesPerKey, cancellationToken).ConfigureAwait(false);
+        if (aliases.Count >= InputValidation.MaxAliasesPerKey)
+        {
+            throw new KmsLimitExceededException($"Key {_ids.KeyArn(key.KeyId)} already has {InputValidation.MaxAliasesPerKey} aliases, the most a key can have.");
+        }
+    }
+
+    private async Task<(byte[] Blob, string MaterialId)> EncryptCoreAsync(OperationContext ctx, KeyRecord key, ReadOnlyMemory<byte> plaintext, byte[] encodedContext, CancellationToken cancellationToken)
+    {
+        if (key.KeyUsage != KeyUsage.EncryptDecrypt)
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; encryption needs ENCRYPT_DECRYPT.");
+        }
+
+        var materialId = key.CurrentKeyMaterialId
+            ?? throw new KmsKeyUnavailableException($"{_ids.KeyArn(key.KeyId)} has no key material.");
+        var material = await GetMaterialAsync(key, materialId, cancellationToken).ConfigureAwait(false)
+            ?? throw new KmsStorageIntegrityException($"The current key material of {_ids.KeyArn(key.KeyId)} is missing from its record.");
+        ctx.KeyMaterialId = materialId;
+        return (SymmetricCiphertext.Encrypt(material, key.KeyId, materialId, plaintext.Span, encodedContext), materialId);
+    }
+
+    private async Task<(KeyRecord Key, byte[] Plaintext)> DecryptCoreAsync(OperationContext ctx, KmsOperation operation, ReadOnlyMemory<byte> blob, IReadOnlyDictionary<string, string>? encryptionContext, string? expectedKeyId, string keyParameterName, EncryptionAlgorithm algorithm, CancellationToken cancellationToken)
+    {
+        if (blob.Length is 0 or > InputValidation.MaxCiphertextLength)
+        {
+            throw new KmsValidationException($"CiphertextBlob must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {blob.Length}.");
+        }
+
+        if (!Enum.IsDefined(algorithm))
+        {
+            throw new KmsValidationException("EncryptionAlgorithm is not a known encryption algorithm.");
+        }
+
+        var context = EncryptionContextEncoding.Encode(encryptionContext);
+        KeyIdentifier? expected = expectedKeyId is null ? null : _ids.Parse(expectedKeyId, keyParameterName);
+
+        if (!SymmetricCiphertext.TryReadHeader(blob.Span, out var header) || algorithm != EncryptionAlgorithm.SymmetricDefault)
+        {
+            throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
+        }
+
+        KeyRecord key;
+        if (expected is { } named)
+        {
+            key = await ResolveAsync(ctx, named, cancellationToken).ConfigureAwait(false);
+            if (key.KeyId != header.KeyId)
+            {
+                throw new KmsIncorrectKeyException($"The key {_ids.KeyArn(key.KeyId)} named in {keyParameterName} is not the key that encrypted the ciphertext.");
+            }
+        }
+        else
+        {
+            ctx.KeyId = header.KeyId;
+            key = await _store.GetKeyAsync(header.KeyId, cancellationToken).ConfigureAwait(false) is { } found
+                  && !await PurgeIfExpiredAsync(ctx, found, cancellationToken).ConfigureAwait(false)
+                ? found
+                : throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
+        }
+
+        await AuthorizeAsync(ctx, operation, key, cancellationToken).ConfigureAwait(false);
+        KeyStateRules.Enforce(operation, key.KeyState, _ids.KeyArn(key.KeyId));
+        if (key.KeyUsage != KeyUsage.EncryptDecrypt)
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; decryption needs ENCRYPT_DECRYPT.");
+        }
+
+        var material = await GetMaterialAsync(key, header.KeyMaterialId, cancellationToken).ConfigureAwait(false)
+            ?? throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
+        var plaintext = new byte[header.PlaintextLength];
+        if (!SymmetricCiphertext.TryDecrypt(material, blob.Span, header, context, plaintext))
+        {
+            throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
+        }
+
+        ctx.KeyMaterialId = header.KeyMaterialId;
+        return (key, plaintext);
+    }
+
+    private async Task<(byte[] Plaintext, byte[] Blob, KeyRecord Key, string MaterialId)> GenerateDataKeyCoreAsync(OperationContext ctx, KmsOperation operation, GenerateDataKeyRequest request, CancellationToken cancellationToken)
+    {
+        ctx.EncryptionContext = request.EncryptionContext;
+        var length = (request.KeySpec, request.NumberOfBytes) switch
+        {
+            (null, null) => throw new KmsValidationException("Give either KeySpec (AES_256 or AES_128) or NumberOfBytes."),
+            ({ }, { }) => throw new KmsValidationException("Give KeySpec or NumberOfBytes, not both."),
+            ({ } spec, null) => spec switch
+            {
+                DataKeySpec.Aes256 => 32,
+                DataKeySpec.Aes128 => 16,
+                _ => throw new KmsValidationException("KeySpec must be AES_256 or AES_128."),
+            },
+            (null, { } n) when n is >= 1 and <= InputValidation.MaxDataKeyBytes => n,
+            (null, { } n) => throw new KmsValidationException($"NumberOfBytes must be between 1 and {InputValidation.MaxDataKeyBytes}; it was {n}."),
+        };
+        var context = EncryptionContextEncoding.Encode(request.EncryptionContext);
+        var key = await UseKeyAsync(ctx, operation, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+        var plaintext = RandomNumberGenerator.GetBytes(length);
+        try
+        {
+            var (blob, materialId) = await EncryptCoreAsync(ctx, key, plaintext, context, cancellationToken).ConfigureAwait(false);
+            return (plaintext, blob, key, materialId);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+            throw;
+        }
+    }
+
+    // ---------------------------------------------------------------- key material
+
+    private async Task<byte[]?> GetMaterialAsync(KeyRecord key, string materialId, CancellationToken cancellationToken)
+    {
+        if (_materials.TryGetValue((key.KeyId, materialId), out var cached))
+        {
+            return cached;
+        }
+
+        var record = key.KeyMaterials.FirstOrDefault(m => m.KeyMaterialId == materialId);
+        if (record is null)
+        {
+            return null;
+        }
+
+        var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
+        if (rootKey.GetUnwrappedLength(record.WrappedMaterial) != SymmetricCiphertext.KeySize)
+        {
+            throw new KmsStorageIntegrityException($"The stored key material {materialId} of {_ids.KeyArn(key.KeyId)} is malformed; it was left in place.");
+        }
+
+        var material = GC.AllocateArray<byte>(SymmetricCiphertext.KeySize, pinned: true);
+        rootKey.Unwrap(record.WrappedMaterial, WrapAssociatedData(key, materialId), material);
+        if (!_materials.TryAdd((key.KeyId, materialId), material))
+        {
+            CryptographicOperations.ZeroMemory(material);
+            return _materials[(key.KeyId, materialId)];
+        }
+
+        return material;
+    }
+
+    /// <summary>The associated data of a key-material wrap: binds key id, material id, spec and usage.</summary>
+    private static byte[] WrapAssociatedData(KeyRecord key, string materialId)
+    {
+        var text = $"EnvelopeKms key material v1\n{key.KeyId}\n{materialId}\n{key.KeySpec.ToKmsName()}\n{key.KeyUsage.ToKmsName()}";
+        return Encoding.UTF8.GetBytes(text);
+    }
+
+    private async Task<RootKey> GetRootKeyAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _rootKey) is { } ready)
+        {
+            return ready;
+        }
+
+        await _rootKeyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_rootKey is { } raced)
+            {
+                return raced;
+            }
+
+            var metadata = await _store.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
+            var rootKey = await _rootKeyProvider.GetRootKeyAsync(metadata?.RootKeyParameters, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (metadata is null)
+                {
+                    metadata = await _store.InitializeMetadataAsync(new KeyStoreMetadata
+                    {
+                        FormatVersion = 1,
+                        RootKeyCheckValue = rootKey.KeyCheckValue,
+                        RootKeyParameters = rootKey.Parameters,
+                        CreationDate = _time.GetUtcNow(),
+                    }, cancellationToken).ConfigureAwait(false);
+                    if (metadata.RootKeyParameters != rootKey.Parameters)
+                    {
+                        // Another instance initialized the store first with other parameters (a passphrase salt): open with theirs.
+                        rootKey.Dispose();
+                        rootKey = await _rootKeyProvider.GetRootKeyAsync(metadata.RootKeyParameters, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(metadata.RootKeyCheckValue), Encoding.ASCII.GetBytes(rootKey.KeyCheckValue)))
+                {
+                    throw new KmsRootKeyException("The configured root key is not the one this key store was created with (its key check value differs). Nothing was read or changed; configure the original root key.");
+                }
+            }
+            catch
+            {
+                rootKey.Dispose();
+                throw;
+            }
+
+            Volatile.Write(ref _rootKey, rootKey);
+            return rootKey;
+        }
+        finally
+        {
+            _rootKeyGate.Release();
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private KeyMetadata ToMetadata(KeyRecord key) => new()
+    {
+        KeyId = key.KeyId,
+        Arn = _ids.KeyArn(key.KeyId),
+        AwsAccountId = key.AccountId,
+        CreationDate = key.CreationDate,
+        Description = key.Description,
+        KeyState = key.KeyState,
+        KeyUsage = key.KeyUsage,
+        KeySpec = key.KeySpec,
+        Origin = key.Origin,
+        KeyManager = key.KeyManager,
+        EncryptionAlgorithms = [EncryptionAlgorithm.SymmetricDefault],
+        DeletionDate = key.DeletionDate,
+        PendingDeletionWindowInDays = key.PendingDeletionWindowInDays,
+        CurrentKeyMaterialId = key.CurrentKeyMaterialId,
+    };
+
+    private static string NewRequestId() => Identifiers.NewKeyId();
+
+    private static KmsConflictException Conflict(KeyStoreConflictException e)
+        => new("The resource kept changing while the request was applied; retry the request.", e);
+
+    private static string EncodeMarker(string value) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(value));
+
+    private static string? DecodeMarker(string? marker, Func<string, bool> isValid)
+    {
+        if (marker is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var value = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(marker));
+            if (isValid(value))
+            {
+                return value;
+            }
+        }
+        catch (FormatException)
+        {
+            // Reported below.
+        }
+
+        throw new KmsInvalidMarkerException("Marker is not a marker returned by a previous call of this operation.");
+    }
+
+    /// <summary>Per-request state the pipeline fills in as it goes, for the audit event.</summary>
+    private sealed class OperationContext(KmsOperation operation, CallerIdentity caller, string requestId)
+    {
+        public KmsOperation Operation { get; } = operation;
+        public CallerIdentity Caller { get; } = caller;
+        public string RequestId { get; } = requestId;
+        public string? KeyId { get; set; }
+        public string? KeyMaterialId { get; set; }
+        public string? DestinationKeyId { get; set; }
+        public string? AliasName { get; set; }
+        public IReadOnlyDictionary<string, string>? EncryptionContext { get; set; }
+        public string? AuthorizationSummary { get; set; }
+    }
+
+    private sealed class FixedCallerIdentityProvider(CallerIdentity caller) : ICallerIdentityProvider
+    {
+        public CallerIdentity GetCurrentCaller() => caller;
+    }
+}

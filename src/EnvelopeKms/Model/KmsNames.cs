@@ -1,0 +1,74 @@
+namespace EnvelopeKms;
+
+/// <summary>
+/// Converts between EnvelopeKms enumerations and the AWS KMS wire names (<c>SYMMETRIC_DEFAULT</c>,
+/// <c>ENCRYPT_DECRYPT</c>, <c>PendingDeletion</c>, ...), for documents, audit records and adapters.
+/// </summary>
+public static class KmsNames
+{
+    /// <summary>Returns the AWS KMS name of a key state.</summary>
+    public static string ToKmsName(this KeyState value) => value switch
+    {
+        KeyState.Enabled => "Enabled",
+        KeyState.Disabled => "Disabled",
+        KeyState.PendingDeletion => "PendingDeletion",
+        KeyState.PendingImport => "PendingImport",
+        KeyState.Unavailable => "Unavailable",
+        KeyState.Creating => "Creating",
+        KeyState.Updating => "Updating",
+        KeyState.PendingReplicaDeletion => "PendingReplicaDeletion",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a key usage.</summary>
+    public static string ToKmsName(this KeyUsage value) => value switch
+    {
+        KeyUsage.EncryptDecrypt => "ENCRYPT_DECRYPT",
+        KeyUsage.SignVerify => "SIGN_VERIFY",
+        KeyUsage.GenerateVerifyMac => "GENERATE_VERIFY_MAC",
+        KeyUsage.KeyAgreement => "KEY_AGREEMENT",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a key spec.</summary>
+    public static string ToKmsName(this KeySpec value) => value switch
+    {
+        KeySpec.SymmetricDefault => "SYMMETRIC_DEFAULT",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a key origin.</summary>
+    public static string ToKmsName(this KeyOrigin value) => value switch
+    {
+        KeyOrigin.AwsKms => "AWS_KMS",
+        KeyOrigin.External => "EXTERNAL",
+        KeyOrigin.AwsCloudHsm => "AWS_CLOUDHSM",
+        KeyOrigin.ExternalKeyStore => "EXTERNAL_KEY_STORE",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a key manager type.</summary>
+    public static string ToKmsName(this KeyManagerType value) => value switch
+    {
+        KeyManagerType.Customer => "CUSTOMER",
+        KeyManagerType.Aws => "AWS",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of an encryption algorithm.</summary>
+    public static string ToKmsName(this EncryptionAlgorithm value) => value switch
+    {
+        EncryptionAlgorithm.SymmetricDefault => "SYMMETRIC_DEFAULT",
+        EncryptionAlgorithm.RsaesOaepSha1 => "RSAES_OAEP_SHA_1",
+        EncryptionAlgorithm.RsaesOaepSha256 => "RSAES_OAEP_SHA_256",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a data key spec.</summary>
+    public static string ToKmsName(this DataKeySpec value) => value switch
+    {
+        DataKeySpec.Aes256 => "AES_256",
+        DataKeySpec.Aes128 => "AES_128",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+}

@@ -1,0 +1,52 @@
+namespace EnvelopeKms;
+
+/// <summary>The operations of the key manager, named as in AWS KMS.</summary>
+public enum KmsOperation
+{
+    /// <summary><c>CreateKey</c>.</summary>
+    CreateKey = 1,
+    /// <summary><c>DescribeKey</c>.</summary>
+    DescribeKey,
+    /// <summary><c>ListKeys</c>.</summary>
+    ListKeys,
+    /// <summary><c>UpdateKeyDescription</c>.</summary>
+    UpdateKeyDescription,
+    /// <summary><c>EnableKey</c>.</summary>
+    EnableKey,
+    /// <summary><c>DisableKey</c>.</summary>
+    DisableKey,
+    /// <summary><c>ScheduleKeyDeletion</c>.</summary>
+    ScheduleKeyDeletion,
+    /// <summary><c>CancelKeyDeletion</c>.</summary>
+    CancelKeyDeletion,
+    /// <summary><c>CreateAlias</c>.</summary>
+    CreateAlias,
+    /// <summary><c>UpdateAlias</c>.</summary>
+    UpdateAlias,
+    /// <summary><c>DeleteAlias</c>.</summary>
+    DeleteAlias,
+    /// <summary><c>ListAliases</c>.</summary>
+    ListAliases,
+    /// <summary><c>TagResource</c>.</summary>
+    TagResource,
+    /// <summary><c>UntagResource</c>.</summary>
+    UntagResource,
+    /// <summary><c>ListResourceTags</c>.</summary>
+    ListResourceTags,
+    /// <summary><c>Encrypt</c>.</summary>
+    Encrypt,
+    /// <summary><c>Decrypt</c>.</summary>
+    Decrypt,
+    /// <summary><c>ReEncrypt</c> on the source key (the <c>kms:ReEncryptFrom</c> permission).</summary>
+    ReEncryptFrom,
+    /// <summary><c>ReEncrypt</c> on the destination key (the <c>kms:ReEncryptTo</c> permission).</summary>
+    ReEncryptTo,
+    /// <summary><c>GenerateDataKey</c>.</summary>
+    GenerateDataKey,
+    /// <summary><c>GenerateDataKeyWithoutPlaintext</c>.</summary>
+    GenerateDataKeyWithoutPlaintext,
+    /// <summary><c>GenerateRandom</c>.</summary>
+    GenerateRandom,
+    /// <summary>The purge of a key whose deletion waiting period has passed (no KMS API; recorded in the audit trail).</summary>
+    DeleteExpiredKey,
+}

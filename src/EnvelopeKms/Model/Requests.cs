@@ -1,0 +1,190 @@
+namespace EnvelopeKms;
+
+/// <summary>The base of every key-manager request: carries the optional per-call caller override.</summary>
+public abstract class KmsRequest
+{
+    /// <summary>
+    /// The caller of this request. When <see langword="null"/>, the ambient
+    /// <see cref="ICallerIdentityProvider"/> supplies it.
+    /// </summary>
+    public CallerIdentity? Caller { get; init; }
+}
+
+/// <summary>Input of <c>CreateKey</c>.</summary>
+public sealed class CreateKeyRequest : KmsRequest
+{
+    /// <summary>A description of 0–8192 characters.</summary>
+    public string? Description { get; init; }
+    /// <summary>The key spec; <see cref="KeySpec.SymmetricDefault"/> by default.</summary>
+    public KeySpec KeySpec { get; init; } = KeySpec.SymmetricDefault;
+    /// <summary>The key usage; <see cref="KeyUsage.EncryptDecrypt"/> by default.</summary>
+    public KeyUsage KeyUsage { get; init; } = KeyUsage.EncryptDecrypt;
+    /// <summary>The origin; <see cref="KeyOrigin.AwsKms"/> by default. <see cref="KeyOrigin.External"/> creates a key in <see cref="KeyState.PendingImport"/>.</summary>
+    public KeyOrigin Origin { get; init; } = KeyOrigin.AwsKms;
+    /// <summary>Up to 50 tags.</summary>
+    public IReadOnlyList<KeyTag>? Tags { get; init; }
+    /// <summary>Must be <see langword="false"/> in this version (multi-region keys are not supported yet).</summary>
+    public bool MultiRegion { get; init; }
+}
+
+/// <summary>Input naming one key: a key id, key ARN, alias name or alias ARN (which of these an operation accepts follows AWS KMS).</summary>
+public abstract class KeyRequest : KmsRequest
+{
+    /// <summary>The key: key id, key ARN, alias name (<c>alias/...</c>) or alias ARN.</summary>
+    public required string KeyId { get; init; }
+}
+
+/// <summary>Input of <c>DescribeKey</c>.</summary>
+public sealed class DescribeKeyRequest : KeyRequest;
+
+/// <summary>Input of <c>EnableKey</c>.</summary>
+public sealed class EnableKeyRequest : KeyRequest;
+
+/// <summary>Input of <c>DisableKey</c>.</summary>
+public sealed class DisableKeyRequest : KeyRequest;
+
+/// <summary>Input of <c>CancelKeyDeletion</c>.</summary>
+public sealed class CancelKeyDeletionRequest : KeyRequest;
+
+/// <summary>Input of <c>UpdateKeyDescription</c>.</summary>
+public sealed class UpdateKeyDescriptionRequest : KeyRequest
+{
+    /// <summary>The new description, 0–8192 characters.</summary>
+    public required string Description { get; init; }
+}
+
+/// <summary>Input of <c>ScheduleKeyDeletion</c>.</summary>
+public sealed class ScheduleKeyDeletionRequest : KeyRequest
+{
+    /// <summary>The waiting period, 7–30 days; 30 when not given.</summary>
+    public int? PendingWindowInDays { get; init; }
+}
+
+/// <summary>Input of <c>ListKeys</c>.</summary>
+public sealed class ListKeysRequest : KmsRequest
+{
+    /// <summary>The page size, 1–1000; 100 when not given.</summary>
+    public int? Limit { get; init; }
+    /// <summary>The <c>NextMarker</c> of the previous page.</summary>
+    public string? Marker { get; init; }
+}
+
+/// <summary>Input of <c>CreateAlias</c>.</summary>
+public sealed class CreateAliasRequest : KmsRequest
+{
+    /// <summary>The alias name: <c>alias/</c> followed by 1–250 characters of <c>a-zA-Z0-9/_-</c>; <c>alias/aws/</c> is reserved.</summary>
+    public required string AliasName { get; init; }
+    /// <summary>The key id or key ARN of the target key.</summary>
+    public required string TargetKeyId { get; init; }
+}
+
+/// <summary>Input of <c>UpdateAlias</c>.</summary>
+public sealed class UpdateAliasRequest : KmsRequest
+{
+    /// <summary>The alias to move.</summary>
+    public required string AliasName { get; init; }
+    /// <summary>The key id or key ARN of the new target key.</summary>
+    public required string TargetKeyId { get; init; }
+}
+
+/// <summary>Input of <c>DeleteAlias</c>.</summary>
+public sealed class DeleteAliasRequest : KmsRequest
+{
+    /// <summary>The alias to delete.</summary>
+    public required string AliasName { get; init; }
+}
+
+/// <summary>Input of <c>ListAliases</c>.</summary>
+public sealed class ListAliasesRequest : KmsRequest
+{
+    /// <summary>When given, lists only the aliases of this key (key id or key ARN).</summary>
+    public string? KeyId { get; init; }
+    /// <summary>The page size, 1–100; 50 when not given.</summary>
+    public int? Limit { get; init; }
+    /// <summary>The <c>NextMarker</c> of the previous page.</summary>
+    public string? Marker { get; init; }
+}
+
+/// <summary>Input of <c>TagResource</c>.</summary>
+public sealed class TagResourceRequest : KeyRequest
+{
+    /// <summary>The tags to add or overwrite.</summary>
+    public required IReadOnlyList<KeyTag> Tags { get; init; }
+}
+
+/// <summary>Input of <c>UntagResource</c>.</summary>
+public sealed class UntagResourceRequest : KeyRequest
+{
+    /// <summary>The tag keys to remove.</summary>
+    public required IReadOnlyList<string> TagKeys { get; init; }
+}
+
+/// <summary>Input of <c>ListResourceTags</c>.</summary>
+public sealed class ListResourceTagsRequest : KeyRequest
+{
+    /// <summary>The page size, 1–50; 50 when not given.</summary>
+    public int? Limit { get; init; }
+    /// <summary>The <c>NextMarker</c> of the previous page.</summary>
+    public string? Marker { get; init; }
+}
+
+/// <summary>Input of <c>Encrypt</c>.</summary>
+public sealed class EncryptRequest : KeyRequest
+{
+    /// <summary>The plaintext, 1–4096 bytes.</summary>
+    public required ReadOnlyMemory<byte> Plaintext { get; init; }
+    /// <summary>The encryption context; the same pairs must be given to decrypt.</summary>
+    public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
+    /// <summary>The algorithm; <see cref="EncryptionAlgorithm.SymmetricDefault"/> by default.</summary>
+    public EncryptionAlgorithm EncryptionAlgorithm { get; init; } = EncryptionAlgorithm.SymmetricDefault;
+}
+
+/// <summary>Input of <c>Decrypt</c>.</summary>
+public sealed class DecryptRequest : KmsRequest
+{
+    /// <summary>The ciphertext blob, 1–6144 bytes.</summary>
+    public required ReadOnlyMemory<byte> CiphertextBlob { get; init; }
+    /// <summary>The encryption context given at encryption.</summary>
+    public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
+    /// <summary>Optional: the key expected to have encrypted the ciphertext; a different key fails with <see cref="KmsIncorrectKeyException"/>.</summary>
+    public string? KeyId { get; init; }
+    /// <summary>The algorithm; <see cref="EncryptionAlgorithm.SymmetricDefault"/> by default.</summary>
+    public EncryptionAlgorithm EncryptionAlgorithm { get; init; } = EncryptionAlgorithm.SymmetricDefault;
+}
+
+/// <summary>Input of <c>ReEncrypt</c>.</summary>
+public sealed class ReEncryptRequest : KmsRequest
+{
+    /// <summary>The ciphertext to re-encrypt.</summary>
+    public required ReadOnlyMemory<byte> CiphertextBlob { get; init; }
+    /// <summary>The encryption context the ciphertext was made with.</summary>
+    public IReadOnlyDictionary<string, string>? SourceEncryptionContext { get; init; }
+    /// <summary>Optional: the key expected to have encrypted the ciphertext.</summary>
+    public string? SourceKeyId { get; init; }
+    /// <summary>The key to re-encrypt under.</summary>
+    public required string DestinationKeyId { get; init; }
+    /// <summary>The encryption context of the new ciphertext.</summary>
+    public IReadOnlyDictionary<string, string>? DestinationEncryptionContext { get; init; }
+    /// <summary>The source algorithm; <see cref="EncryptionAlgorithm.SymmetricDefault"/> by default.</summary>
+    public EncryptionAlgorithm SourceEncryptionAlgorithm { get; init; } = EncryptionAlgorithm.SymmetricDefault;
+    /// <summary>The destination algorithm; <see cref="EncryptionAlgorithm.SymmetricDefault"/> by default.</summary>
+    public EncryptionAlgorithm DestinationEncryptionAlgorithm { get; init; } = EncryptionAlgorithm.SymmetricDefault;
+}
+
+/// <summary>Input of <c>GenerateDataKey</c> and <c>GenerateDataKeyWithoutPlaintext</c>.</summary>
+public sealed class GenerateDataKeyRequest : KeyRequest
+{
+    /// <summary>The data key length by name. Give exactly one of <see cref="KeySpec"/> and <see cref="NumberOfBytes"/>.</summary>
+    public DataKeySpec? KeySpec { get; init; }
+    /// <summary>The data key length in bytes, 1–1024.</summary>
+    public int? NumberOfBytes { get; init; }
+    /// <summary>The encryption context of the encrypted copy.</summary>
+    public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
+}
+
+/// <summary>Input of <c>GenerateRandom</c>.</summary>
+public sealed class GenerateRandomRequest : KmsRequest
+{
+    /// <summary>The number of bytes, 1–1024.</summary>
+    public required int NumberOfBytes { get; init; }
+}

@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+
+namespace EnvelopeKms;
+
+/// <summary>Output of <c>CreateKey</c> and <c>DescribeKey</c>.</summary>
+/// <param name="KeyMetadata">The key's metadata.</param>
+public sealed record KeyMetadataResponse(KeyMetadata KeyMetadata);
+
+/// <summary>Output of <c>ScheduleKeyDeletion</c>.</summary>
+public sealed class ScheduleKeyDeletionResponse
+{
+    /// <summary>The key ARN.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>When the key will be purged.</summary>
+    public required DateTimeOffset DeletionDate { get; init; }
+    /// <summary>Always <see cref="KeyState.PendingDeletion"/>.</summary>
+    public required KeyState KeyState { get; init; }
+    /// <summary>The waiting period.</summary>
+    public required int PendingWindowInDays { get; init; }
+}
+
+/// <summary>Output of <c>CancelKeyDeletion</c>.</summary>
+/// <param name="KeyId">The key ARN.</param>
+public sealed record CancelKeyDeletionResponse(string KeyId);
+
+/// <summary>A page of results.</summary>
+/// <typeparam name="T">The entry type.</typeparam>
+public abstract class PagedResponse<T>
+{
+    /// <summary>The entries of this page.</summary>
+    public required IReadOnlyList<T> Items { get; init; }
+    /// <summary>Whether more entries follow; pass <see cref="NextMarker"/> to get them.</summary>
+    public bool Truncated => NextMarker is not null;
+    /// <summary>The marker of the next page, or <see langword="null"/> on the last page.</summary>
+    public string? NextMarker { get; init; }
+}
+
+/// <summary>Output of <c>ListKeys</c>.</summary>
+public sealed class ListKeysResponse : PagedResponse<KeyListEntry>;
+
+/// <summary>Output of <c>ListAliases</c>.</summary>
+public sealed class ListAliasesResponse : PagedResponse<AliasListEntry>;
+
+/// <summary>Output of <c>ListResourceTags</c>.</summary>
+public sealed class ListResourceTagsResponse : PagedResponse<KeyTag>;
+
+/// <summary>Output of <c>Encrypt</c>.</summary>
+public sealed class EncryptResponse
+{
+    /// <summary>The ciphertext blob (see <c>docs/ciphertext-format.md</c>).</summary>
+    public required byte[] CiphertextBlob { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The id of the key material used.</summary>
+    public required string KeyMaterialId { get; init; }
+    /// <summary>The algorithm used.</summary>
+    public required EncryptionAlgorithm EncryptionAlgorithm { get; init; }
+}
+
+/// <summary>
+/// A response that carries secret bytes. <see cref="Dispose"/> zeroes them; the caller owns the
+/// arrays and should dispose the response as soon as the secret is no longer needed.
+/// </summary>
+public abstract class SecretResponse : IDisposable
+{
+    /// <summary>The secret bytes to zero on dispose.</summary>
+    private protected abstract byte[]? Secret { get; }
+
+    /// <summary>Zeroes the secret bytes.</summary>
+    public void Dispose()
+    {
+        if (Secret is { } secret)
+        {
+            CryptographicOperations.ZeroMemory(secret);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>Output of <c>Decrypt</c>. Dispose it to zero <see cref="Plaintext"/>.</summary>
+public sealed class DecryptResponse : SecretResponse
+{
+    /// <summary>The plaintext.</summary>
+    public required byte[] Plaintext { get; init; }
+    /// <summary>The ARN of the key that decrypted.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The id of the key material that decrypted.</summary>
+    public required string KeyMaterialId { get; init; }
+    /// <summary>The algorithm used.</summary>
+    public required EncryptionAlgorithm EncryptionAlgorithm { get; init; }
+    private protected override byte[]? Secret => Plaintext;
+}
+
+/// <summary>Output of <c>ReEncrypt</c>.</summary>
+public sealed class ReEncryptResponse
+{
+    /// <summary>The new ciphertext.</summary>
+    public required byte[] CiphertextBlob { get; init; }
+    /// <summary>The ARN of the key that decrypted the source ciphertext.</summary>
+    public required string SourceKeyId { get; init; }
+    /// <summary>The ARN of the key that encrypted the new ciphertext.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The key material that decrypted the source ciphertext.</summary>
+    public required string SourceKeyMaterialId { get; init; }
+    /// <summary>The key material that encrypted the new ciphertext.</summary>
+    public required string DestinationKeyMaterialId { get; init; }
+    /// <summary>The source algorithm.</summary>
+    public required EncryptionAlgorithm SourceEncryptionAlgorithm { get; init; }
+    /// <summary>The destination algorithm.</summary>
+    public required EncryptionAlgorithm DestinationEncryptionAlgorithm { get; init; }
+}
+
+/// <summary>Output of <c>GenerateDataKey</c>. Dispose it to zero <see cref="Plaintext"/>.</summary>
+public sealed class GenerateDataKeyResponse : SecretResponse
+{
+    /// <summary>The plaintext data key: use it, then zero it.</summary>
+    public required byte[] Plaintext { get; init; }
+    /// <summary>The data key encrypted under the KMS key; store it beside the data.</summary>
+    public required byte[] CiphertextBlob { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The id of the key material used.</summary>
+    public required string KeyMaterialId { get; init; }
+    private protected override byte[]? Secret => Plaintext;
+}
+
+/// <summary>Output of <c>GenerateDataKeyWithoutPlaintext</c>.</summary>
+public sealed class GenerateDataKeyWithoutPlaintextResponse
+{
+    /// <summary>The data key encrypted under the KMS key.</summary>
+    public required byte[] CiphertextBlob { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The id of the key material used.</summary>
+    public required string KeyMaterialId { get; init; }
+}
+
+/// <summary>Output of <c>GenerateRandom</c>. Dispose it to zero <see cref="Plaintext"/>.</summary>
+public sealed class GenerateRandomResponse : SecretResponse
+{
+    /// <summary>The random bytes.</summary>
+    public required byte[] Plaintext { get; init; }
+    private protected override byte[]? Secret => Plaintext;
+}

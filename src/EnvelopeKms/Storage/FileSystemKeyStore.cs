@@ -1,0 +1,449 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace EnvelopeKms.Storage;
+
+/// <summary>
+/// A durable key store in one directory: one JSON document per key (<c>keys/</c>) and per alias
+/// (<c>aliases/</c>) plus <c>store.json</c>. Every write goes to a temporary file in the same
+/// directory, is flushed to disk, and then atomically renamed over the committed file, so a crash
+/// leaves either the old or the new document and a half-written file never shadows a committed
+/// one. Writers take an exclusive lock file, so several processes may share the directory.
+/// Key material in the documents is wrapped by the root key; nothing secret is stored in plaintext.
+/// </summary>
+public sealed class FileSystemKeyStore : IKeyStore
+{
+    internal const int FormatVersion = 1;
+    private const string TempSuffix = ".tmp";
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly string _keysDirectory;
+    private readonly string _aliasesDirectory;
+    private readonly string _metadataPath;
+    private readonly string _lockPath;
+    private readonly Lock _writerGate = new();
+    private readonly Action<string>? _writeStepObserver;
+    private bool _leftoversRemoved;
+
+    /// <summary>Opens (and creates when missing) a key store in <paramref name="directory"/>.</summary>
+    /// <exception cref="KmsStorageUnavailableException">The directory cannot be created or written.</exception>
+    public FileSystemKeyStore(string directory) : this(directory, null)
+    {
+    }
+
+    /// <param name="directory">The store directory.</param>
+    /// <param name="writeStepObserver">Called with the name of each step of a write (crash tests only).</param>
+    internal FileSystemKeyStore(string directory, Action<string>? writeStepObserver)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        Directory = Path.GetFullPath(directory);
+        _keysDirectory = Path.Combine(Directory, "keys");
+        _aliasesDirectory = Path.Combine(Directory, "aliases");
+        _metadataPath = Path.Combine(Directory, "store.json");
+        _lockPath = Path.Combine(Directory, ".lock");
+        _writeStepObserver = writeStepObserver;
+        try
+        {
+            System.IO.Directory.CreateDirectory(_keysDirectory);
+            System.IO.Directory.CreateDirectory(_aliasesDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KmsStorageUnavailableException($"The key store directory '{Directory}' cannot be created: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The full path of the store directory.</summary>
+    public string Directory { get; }
+
+    /// <inheritdoc />
+    public ValueTask<KeyStoreMetadata?> GetMetadataAsync(CancellationToken cancellationToken)
+        => ValueTask.FromResult(ReadMetadata());
+
+    /// <inheritdoc />
+    public ValueTask<KeyStoreMetadata> InitializeMetadataAsync(KeyStoreMetadata metadata, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            if (ReadMetadata() is { } existing)
+            {
+                return existing;
+            }
+
+            Commit(_metadataPath, JsonSerializer.SerializeToUtf8Bytes(
+                new MetadataFile { FormatVersion = FormatVersion, Metadata = metadata }, FileSystemKeyStoreJsonContext.Default.MetadataFile));
+            return metadata;
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<KeyRecord?> GetKeyAsync(string keyId, CancellationToken cancellationToken)
+        => ValueTask.FromResult(ReadKey(KeyPath(keyId)));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<KeyRecord>> ListKeysAsync(string? afterKeyId, int limit, CancellationToken cancellationToken)
+    {
+        var ids = EnumerateDocuments(_keysDirectory)
+            .Select(Path.GetFileNameWithoutExtension)
+            .OfType<string>()
+            .Where(id => afterKeyId is null || string.CompareOrdinal(id, afterKeyId) > 0)
+            .Order(StringComparer.Ordinal);
+        var page = new List<KeyRecord>();
+        foreach (var id in ids)
+        {
+            if (page.Count == limit)
+            {
+                break;
+            }
+
+            // A key deleted between the listing and the read is simply skipped.
+            if (ReadKey(KeyPath(id)) is { } key)
+            {
+                page.Add(key);
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<KeyRecord>>(page);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<KeyRecord> InsertKeyAsync(KeyRecord key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var path = KeyPath(key.KeyId);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            if (ReadKey(path) is not null)
+            {
+                throw new KeyStoreConflictException($"Key '{key.KeyId}' already exists.");
+            }
+
+            var stored = key with { Version = 1 };
+            Commit(path, SerializeKey(stored));
+            return stored;
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<KeyRecord> UpdateKeyAsync(KeyRecord key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var path = KeyPath(key.KeyId);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            CheckVersion(ReadKey(path)?.Version, key.Version, key.KeyId);
+            var stored = key with { Version = key.Version + 1 };
+            Commit(path, SerializeKey(stored));
+            return stored;
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteKeyAsync(string keyId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        var path = KeyPath(keyId);
+        WriteLocked(() =>
+        {
+            CheckVersion(ReadKey(path)?.Version, expectedVersion, keyId);
+            Remove(path);
+            return true;
+        }, cancellationToken);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AliasRecord?> GetAliasAsync(string aliasName, CancellationToken cancellationToken)
+        => ValueTask.FromResult(ReadAlias(AliasPath(aliasName)));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AliasRecord>> ListAliasesAsync(string? targetKeyId, string? afterAliasName, int limit, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<AliasRecord> page = [.. EnumerateDocuments(_aliasesDirectory)
+            .Select(ReadAlias)
+            .OfType<AliasRecord>()
+            .Where(a => (targetKeyId is null || a.TargetKeyId == targetKeyId)
+                        && (afterAliasName is null || string.CompareOrdinal(a.AliasName, afterAliasName) > 0))
+            .OrderBy(a => a.AliasName, StringComparer.Ordinal)
+            .Take(limit)];
+        return ValueTask.FromResult(page);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AliasRecord> InsertAliasAsync(AliasRecord alias, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alias);
+        var path = AliasPath(alias.AliasName);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            if (ReadAlias(path) is not null)
+            {
+                throw new KeyStoreConflictException($"Alias '{alias.AliasName}' already exists.");
+            }
+
+            var stored = alias with { Version = 1 };
+            Commit(path, SerializeAlias(stored));
+            return stored;
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AliasRecord> UpdateAliasAsync(AliasRecord alias, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alias);
+        var path = AliasPath(alias.AliasName);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            CheckVersion(ReadAlias(path)?.Version, alias.Version, alias.AliasName);
+            var stored = alias with { Version = alias.Version + 1 };
+            Commit(path, SerializeAlias(stored));
+            return stored;
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteAliasAsync(string aliasName, long expectedVersion, CancellationToken cancellationToken)
+    {
+        var path = AliasPath(aliasName);
+        WriteLocked(() =>
+        {
+            CheckVersion(ReadAlias(path)?.Version, expectedVersion, aliasName);
+            Remove(path);
+            return true;
+        }, cancellationToken);
+        return ValueTask.CompletedTask;
+    }
+
+    private string KeyPath(string keyId)
+    {
+        // Key ids are validated by the key manager; refuse anything that could escape the directory.
+        if (keyId.Length is 0 or > 128 || !keyId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        {
+            throw new ArgumentException("A key id may contain only ASCII letters, digits and '-'.", nameof(keyId));
+        }
+
+        return Path.Combine(_keysDirectory, keyId + ".json");
+    }
+
+    private string AliasPath(string aliasName)
+    {
+        // Alias names may contain '/' and ':' and differ only in case, so the file is named by a hash.
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(aliasName), hash);
+        return Path.Combine(_aliasesDirectory, Convert.ToHexStringLower(hash) + ".json");
+    }
+
+    private static string[] EnumerateDocuments(string directory)
+    {
+        try
+        {
+            return System.IO.Directory.GetFiles(directory, "*.json");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KmsStorageUnavailableException($"The key store directory '{directory}' cannot be listed: {e.Message}", e);
+        }
+    }
+
+    private KeyStoreMetadata? ReadMetadata()
+    {
+        var file = Read(_metadataPath, FileSystemKeyStoreJsonContext.Default.MetadataFile);
+        return file is null ? null : Require(file.Metadata, file.FormatVersion, _metadataPath);
+    }
+
+    private static KeyRecord? ReadKey(string path)
+    {
+        var file = Read(path, FileSystemKeyStoreJsonContext.Default.KeyFile);
+        if (file is null)
+        {
+            return null;
+        }
+
+        var key = Require(file.Key, file.FormatVersion, path);
+        if (!string.Equals(Path.GetFileNameWithoutExtension(path), key.KeyId, StringComparison.Ordinal))
+        {
+            throw new KmsStorageIntegrityException($"The key document '{path}' names another key.");
+        }
+
+        return key;
+    }
+
+    private AliasRecord? ReadAlias(string path)
+    {
+        var file = Read(path, FileSystemKeyStoreJsonContext.Default.AliasFile);
+        if (file is null)
+        {
+            return null;
+        }
+
+        var alias = Require(file.Alias, file.FormatVersion, path);
+        if (!string.Equals(AliasPath(alias.AliasName), path, StringComparison.Ordinal))
+        {
+            throw new KmsStorageIntegrityException($"The alias document '{path}' names another alias.");
+        }
+
+        return alias;
+    }
+
+    private static T? Read<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KmsStorageUnavailableException($"The key store document '{path}' cannot be read: {e.Message}", e);
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, typeInfo)
+                ?? throw new KmsStorageIntegrityException($"The key store document '{path}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new KmsStorageIntegrityException($"The key store document '{path}' is not a valid document ({bytes.Length} bytes); it was left in place.", e);
+        }
+    }
+
+    private static T Require<T>(T? record, int formatVersion, string path)
+        where T : class
+    {
+        if (formatVersion != FormatVersion)
+        {
+            throw new KmsStorageIntegrityException($"The key store document '{path}' has format version {formatVersion}; this release reads version {FormatVersion}.");
+        }
+
+        return record ?? throw new KmsStorageIntegrityException($"The key store document '{path}' has no record.");
+    }
+
+    private static byte[] SerializeKey(KeyRecord key)
+        => JsonSerializer.SerializeToUtf8Bytes(new KeyFile { FormatVersion = FormatVersion, Key = key }, FileSystemKeyStoreJsonContext.Default.KeyFile);
+
+    private static byte[] SerializeAlias(AliasRecord alias)
+        => JsonSerializer.SerializeToUtf8Bytes(new AliasFile { FormatVersion = FormatVersion, Alias = alias }, FileSystemKeyStoreJsonContext.Default.AliasFile);
+
+    private static void CheckVersion(long? stored, long expected, string name)
+    {
+        if (stored != expected)
+        {
+            throw new KeyStoreConflictException($"Record '{name}' changed since it was read.");
+        }
+    }
+
+    /// <summary>Writes a document: temporary file, flush to disk, atomic rename over the committed file.</summary>
+    private void Commit(string path, byte[] content)
+    {
+        var temp = $"{path}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}{TempSuffix}";
+        try
+        {
+            _writeStepObserver?.Invoke("create-temp");
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
+            {
+                var half = content.Length / 2;
+                stream.Write(content, 0, half);
+                stream.Flush();
+                _writeStepObserver?.Invoke("write-half");
+                stream.Write(content, half, content.Length - half);
+                stream.Flush(flushToDisk: true);
+            }
+
+            _writeStepObserver?.Invoke("flushed");
+            File.Move(temp, path, overwrite: true);
+            _writeStepObserver?.Invoke("renamed");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw new KmsStorageUnavailableException($"The key store document '{path}' cannot be written: {e.Message}; nothing was changed.", e);
+        }
+    }
+
+    private void Remove(string path)
+    {
+        try
+        {
+            _writeStepObserver?.Invoke("delete");
+            File.Delete(path);
+            _writeStepObserver?.Invoke("deleted");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KmsStorageUnavailableException($"The key store document '{path}' cannot be deleted: {e.Message}", e);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A leftover temporary file is never read as a document and is removed by the next writer.
+        }
+    }
+
+    /// <summary>Runs a read-check-write under the in-process gate and the cross-process lock file.</summary>
+    private T WriteLocked<T>(Func<T> write, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_writerGate)
+        {
+            using var fileLock = AcquireFileLock(cancellationToken);
+            if (!_leftoversRemoved)
+            {
+                RemoveLeftoverTemporaryFiles();
+                _leftoversRemoved = true;
+            }
+
+            return write();
+        }
+    }
+
+    private FileStream AcquireFileLock(CancellationToken cancellationToken)
+    {
+        var started = Environment.TickCount64;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (Environment.TickCount64 - started < LockTimeout.TotalMilliseconds)
+            {
+                // Another process holds the lock; writes are short, so wait briefly.
+                cancellationToken.ThrowIfCancellationRequested();
+                Thread.Sleep(5);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new KmsStorageUnavailableException($"The key store lock '{_lockPath}' could not be taken: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes temporary files left by a writer that crashed. Called while holding the lock, so no
+    /// other writer is mid-write; a temporary file is never read as a committed document.
+    /// </summary>
+    private void RemoveLeftoverTemporaryFiles()
+    {
+        foreach (var directory in (string[])[_keysDirectory, _aliasesDirectory, Directory])
+        {
+            foreach (var temp in System.IO.Directory.EnumerateFiles(directory, "*" + TempSuffix))
+            {
+                TryDelete(temp);
+            }
+        }
+    }
+}

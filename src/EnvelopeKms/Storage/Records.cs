@@ -1,0 +1,75 @@
+namespace EnvelopeKms.Storage;
+
+/// <summary>The stored form of a key: its metadata and its wrapped key material versions.</summary>
+public sealed record KeyRecord
+{
+    /// <summary>The key id.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The account that owns the key.</summary>
+    public required string AccountId { get; init; }
+    /// <summary>When the key was created.</summary>
+    public required DateTimeOffset CreationDate { get; init; }
+    /// <summary>The description.</summary>
+    public string Description { get; init; } = "";
+    /// <summary>The key state.</summary>
+    public required KeyState KeyState { get; init; }
+    /// <summary>The key spec.</summary>
+    public required KeySpec KeySpec { get; init; }
+    /// <summary>The key usage.</summary>
+    public required KeyUsage KeyUsage { get; init; }
+    /// <summary>The origin.</summary>
+    public required KeyOrigin Origin { get; init; }
+    /// <summary>Who manages the key.</summary>
+    public KeyManagerType KeyManager { get; init; } = KeyManagerType.Customer;
+    /// <summary>When the key is to be purged (an absolute instant), in <see cref="KeyState.PendingDeletion"/>.</summary>
+    public DateTimeOffset? DeletionDate { get; init; }
+    /// <summary>The waiting period chosen when the deletion was scheduled.</summary>
+    public int? PendingDeletionWindowInDays { get; init; }
+    /// <summary>The tags, ordered by tag key.</summary>
+    public IReadOnlyList<KeyTag> Tags { get; init; } = [];
+    /// <summary>The id of the material new encryptions use.</summary>
+    public string? CurrentKeyMaterialId { get; init; }
+    /// <summary>Every material version the key has; old ones stay to decrypt old ciphertexts.</summary>
+    public IReadOnlyList<KeyMaterialRecord> KeyMaterials { get; init; } = [];
+    /// <summary>The optimistic-concurrency version; assigned by the store.</summary>
+    public long Version { get; init; }
+}
+
+/// <summary>One version of a key's material, wrapped by the root key.</summary>
+public sealed record KeyMaterialRecord
+{
+    /// <summary>The key-material id: 64 lowercase hex characters.</summary>
+    public required string KeyMaterialId { get; init; }
+    /// <summary>When the material was created.</summary>
+    public required DateTimeOffset CreationDate { get; init; }
+    /// <summary>The material wrapped by the root key; the wrap binds key id, material id, spec and usage.</summary>
+    public required byte[] WrappedMaterial { get; init; }
+}
+
+/// <summary>The stored form of an alias.</summary>
+public sealed record AliasRecord
+{
+    /// <summary>The alias name, <c>alias/...</c>.</summary>
+    public required string AliasName { get; init; }
+    /// <summary>The key the alias points to.</summary>
+    public required string TargetKeyId { get; init; }
+    /// <summary>When the alias was created.</summary>
+    public required DateTimeOffset CreationDate { get; init; }
+    /// <summary>When the alias was last pointed at a key.</summary>
+    public required DateTimeOffset LastUpdatedDate { get; init; }
+    /// <summary>The optimistic-concurrency version; assigned by the store.</summary>
+    public long Version { get; init; }
+}
+
+/// <summary>Facts about a key store that every instance using it must agree on.</summary>
+public sealed record KeyStoreMetadata
+{
+    /// <summary>The storage format version; 1 in this release.</summary>
+    public required int FormatVersion { get; init; }
+    /// <summary>A key check value of the root key (not the key): detects a wrong root key before anything is written.</summary>
+    public required string RootKeyCheckValue { get; init; }
+    /// <summary>Public parameters of the root-key provider, such as a passphrase KDF's salt and cost.</summary>
+    public string? RootKeyParameters { get; init; }
+    /// <summary>When the store was initialized.</summary>
+    public required DateTimeOffset CreationDate { get; init; }
+}
