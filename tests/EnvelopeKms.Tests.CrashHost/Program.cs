@@ -1,0 +1,2 @@
+// Placeholder entry point; the crash-test helper fills this in.
+return 0;

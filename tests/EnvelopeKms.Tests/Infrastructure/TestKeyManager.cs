@@ -1,0 +1,56 @@
+using EnvelopeKms.Auditing;
+using EnvelopeKms.Protection;
+using EnvelopeKms.Storage;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EnvelopeKms.Tests.Infrastructure;
+
+/// <summary>An audit sink that keeps every event, for assertions.</summary>
+public sealed class RecordingAuditSink : IKmsAuditSink
+{
+    private readonly List<KmsAuditEvent> _events = [];
+
+    public IReadOnlyList<KmsAuditEvent> Events
+    {
+        get
+        {
+            lock (_events)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    public ValueTask WriteAsync(KmsAuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        lock (_events)
+        {
+            _events.Add(auditEvent);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>A key manager on an in-memory store with a fake clock and a recording audit sink.</summary>
+public sealed class TestKeyManager : IDisposable
+{
+    public TestKeyManager(IKeyStore? store = null, IRootKeyProvider? rootKeyProvider = null, EnvelopeKmsOptions? options = null)
+    {
+        Store = store ?? new InMemoryKeyStore();
+        RootKey = rootKeyProvider ?? new StaticRootKeyProvider(new byte[32]);
+        Manager = new KeyManager(Store, RootKey, options, Clock, auditSink: Audit);
+    }
+
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public RecordingAuditSink Audit { get; } = new();
+
+    public IKeyStore Store { get; }
+
+    public IRootKeyProvider RootKey { get; }
+
+    public KeyManager Manager { get; }
+
+    public void Dispose() => Manager.Dispose();
+}
