@@ -45,16 +45,34 @@ public sealed class EnvelopeKmsBuilder
         return this;
     }
 
-    /// <summary>Uses a custom key store.</summary>
+    /// <summary>Whether the configured store is durable (and so needs a root key); true for custom stores.</summary>
+    internal bool StoreIsDurable { get; private set; }
+
+    /// <summary>Uses a custom key store; a durable store needs a root key (<c>ProtectKeysWith*</c>).</summary>
     public EnvelopeKmsBuilder UseKeyStore(Func<IServiceProvider, IKeyStore> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
         KeyStoreFactory = factory;
+        StoreIsDurable = true;
         return this;
     }
 
     /// <summary>Keeps keys in process memory only: every key is lost when the process exits (tests and demos).</summary>
-    public EnvelopeKmsBuilder UseInMemoryKeyStore() => UseKeyStore(_ => new InMemoryKeyStore());
+    public EnvelopeKmsBuilder UseInMemoryKeyStore()
+    {
+        KeyStoreFactory = _ => new InMemoryKeyStore();
+        StoreIsDurable = false;
+        return this;
+    }
+
+    /// <summary>Returns the configuration problems of the builder, empty when it can build a key manager.</summary>
+    internal IEnumerable<string> Validate()
+    {
+        if (StoreIsDurable && RootKeyProviderFactory is null)
+        {
+            yield return "The configured key store is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey.";
+        }
+    }
 
     /// <summary>Keeps keys in a directory (see <see cref="FileSystemKeyStore"/>). Needs a root key: call a <c>ProtectKeysWith*</c> method.</summary>
     public EnvelopeKmsBuilder PersistKeysToFileSystem(string directory)
@@ -130,7 +148,11 @@ public sealed class EnvelopeKmsBuilder
         return this;
     }
 
-    /// <summary>Replaces the ambient caller (by default the account's root principal).</summary>
+    /// <summary>
+    /// Replaces the ambient caller (by default the account's root principal). Without this call, an
+    /// <see cref="ICallerIdentityProvider"/> registered in the container is used when there is one;
+    /// the same holds for <see cref="IKeyAuthorizer"/> and <see cref="IKmsAuditSink"/>.
+    /// </summary>
     public EnvelopeKmsBuilder UseCallerIdentityProvider(Func<IServiceProvider, ICallerIdentityProvider> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
@@ -142,9 +164,10 @@ public sealed class EnvelopeKmsBuilder
     internal KeyManager Build(IServiceProvider services, EnvelopeKmsOptions options)
     {
         var validation = new EnvelopeKmsOptionsValidator().Validate(null, options);
-        if (validation.Failed)
+        var failures = (validation.Failures ?? []).Concat(Validate()).ToList();
+        if (failures.Count > 0)
         {
-            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), validation.Failures);
+            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), failures);
         }
 
         var store = (KeyStoreFactory ?? (_ => new InMemoryKeyStore()))(services);
@@ -155,12 +178,15 @@ public sealed class EnvelopeKmsBuilder
         }
         else if (store is InMemoryKeyStore)
         {
-            rootKeyProvider = new StaticRootKeyProvider(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            // An ephemeral store gets an ephemeral random root key.
+            Span<byte> ephemeral = stackalloc byte[32];
+            System.Security.Cryptography.RandomNumberGenerator.Fill(ephemeral);
+            rootKeyProvider = new StaticRootKeyProvider(ephemeral);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(ephemeral);
         }
         else
         {
-            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions),
-                [$"The {store.GetType().Name} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey."]);
+            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), [.. Validate()]);
         }
 
         return new KeyManager(
@@ -168,9 +194,9 @@ public sealed class EnvelopeKmsBuilder
             rootKeyProvider,
             options,
             services.GetService(typeof(TimeProvider)) as TimeProvider,
-            AuthorizerFactory?.Invoke(services),
-            AuditSinkFactory?.Invoke(services),
-            CallerFactory?.Invoke(services),
+            AuthorizerFactory?.Invoke(services) ?? services.GetService(typeof(IKeyAuthorizer)) as IKeyAuthorizer,
+            AuditSinkFactory?.Invoke(services) ?? services.GetService(typeof(IKmsAuditSink)) as IKmsAuditSink,
+            CallerFactory?.Invoke(services) ?? services.GetService(typeof(ICallerIdentityProvider)) as ICallerIdentityProvider,
             LoggerFactoryOf(services));
     }
 
@@ -192,10 +218,21 @@ public static class EnvelopeKmsServiceCollectionExtensions
         var builder = new EnvelopeKmsBuilder(services);
         services.AddOptions<EnvelopeKmsOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EnvelopeKmsOptions>, EnvelopeKmsOptionsValidator>());
+        services.AddSingleton<IValidateOptions<EnvelopeKmsOptions>>(new BuilderValidator(builder));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<KeyManager>(sp => builder.Build(sp, sp.GetRequiredService<IOptions<EnvelopeKmsOptions>>().Value));
         services.TryAddSingleton<IKeyManager>(sp => sp.GetRequiredService<KeyManager>());
         configure?.Invoke(builder);
         return builder;
+    }
+}
+
+/// <summary>Reports builder misconfiguration (a durable store without a root key) at start-up.</summary>
+internal sealed class BuilderValidator(EnvelopeKmsBuilder builder) : IValidateOptions<EnvelopeKmsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EnvelopeKmsOptions options)
+    {
+        var failures = builder.Validate().ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
