@@ -105,7 +105,6 @@ public sealed partial class QuickstartTests : IDisposable
         var assembly = RepositoryFiles.PathOf($"samples/EnvelopeKms.Samples.Quickstart/bin/{configuration}/{targetFramework}/EnvelopeKms.Samples.Quickstart.dll");
         Assert.True(File.Exists(assembly), $"The quickstart is not built at {assembly}; build the solution first.");
 
-        Directory.CreateDirectory(Path.GetTempPath());
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
             WorkingDirectory = Path.GetTempPath(),
