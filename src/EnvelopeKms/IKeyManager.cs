@@ -2,8 +2,8 @@ namespace EnvelopeKms;
 
 /// <summary>
 /// An in-process key management service with the operations, names, limits and error codes of
-/// AWS KMS. Every operation runs the same pipeline: validate the input, resolve the key, check its
-/// state, authorize the caller, execute, and write one audit event with the outcome.
+/// AWS KMS. Every operation runs the same pipeline: validate the input, resolve the key, authorize
+/// the caller, check the key's state, execute, and write one audit event with the outcome.
 /// </summary>
 /// <remarks>Implementations are safe for concurrent use.</remarks>
 public interface IKeyManager

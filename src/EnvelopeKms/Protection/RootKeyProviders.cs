@@ -168,6 +168,12 @@ public sealed class PassphraseRootKeyProvider : IRootKeyProvider
 /// </summary>
 public sealed class DevelopmentRootKeyProvider : IRootKeyProvider
 {
+    /// <summary>
+    /// Recorded in the store as the root-key parameters, so that a store created with a development
+    /// key is recognised later and a missing key file is reported instead of silently replaced.
+    /// </summary>
+    private const string StoredParametersMarker = "development-key-file";
+
     private readonly ILogger _logger;
 
     /// <summary>Uses (and creates when missing) the root key file at <paramref name="path"/>.</summary>
@@ -216,7 +222,7 @@ public sealed class DevelopmentRootKeyProvider : IRootKeyProvider
                 throw new KmsRootKeyException($"The development root key file '{Path}' must hold 32 bytes, base64 encoded.");
             }
 
-            return ValueTask.FromResult<RootKey>(new AesGcmRootKey(key.AsSpan(0, written), parameters: null));
+            return ValueTask.FromResult<RootKey>(new AesGcmRootKey(key.AsSpan(0, written), StoredParametersMarker));
         }
         finally
         {

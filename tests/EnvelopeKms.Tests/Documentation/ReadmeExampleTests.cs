@@ -1,0 +1,186 @@
+using System.Security.Cryptography;
+using System.Text;
+using EnvelopeKms;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EnvelopeKms.Tests.Documentation;
+
+/// <summary>
+/// The code example of README.md lives in the regions <c>readme-di</c> and <c>readme-console</c>
+/// below: one test runs it, another checks that README.md shows exactly this code.
+/// </summary>
+public sealed class ReadmeExampleTests : IDisposable
+{
+    private const string ThisFile = "tests/EnvelopeKms.Tests/Documentation/ReadmeExampleTests.cs";
+
+    // Named in the README example; no other test reads or sets it.
+    private const string RootKeyVariable = "ORDERS_KMS_ROOT_KEY";
+
+    private readonly string _keyStoreDirectory = Path.Combine(Path.GetTempPath(), "envelopekms-readme-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task The_readme_example_runs_on_a_file_store_and_the_registered_key_manager_sees_its_key()
+    {
+        var keyStoreDirectory = _keyStoreDirectory;
+        var services = new ServiceCollection();
+        Environment.SetEnvironmentVariable(RootKeyVariable, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        try
+        {
+            // The README shows the calls without test cancellation tokens.
+#pragma warning disable xUnit1051
+            #region readme-di
+            services.AddEnvelopeKms(builder => builder
+                .PersistKeysToFileSystem(keyStoreDirectory)
+                .ProtectKeysWithRootKeyFromEnvironment("ORDERS_KMS_ROOT_KEY"));
+            #endregion
+
+            #region readme-console
+            using var kms = KeyManagerFactory.Create(builder => builder
+                .PersistKeysToFileSystem(keyStoreDirectory)
+                .ProtectKeysWithRootKeyFromEnvironment("ORDERS_KMS_ROOT_KEY"));
+
+            // A customer-managed key, named by an alias.
+            var key = await kms.CreateKeyAsync("Orders service secrets");
+            await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/orders", TargetKeyId = key.KeyId });
+
+            // Encrypt a small secret (up to 4096 bytes), bound to an encryption context.
+            var context = new Dictionary<string, string> { ["tenant"] = "contoso", ["purpose"] = "db-password" };
+            byte[] ciphertext = await kms.EncryptAsync("alias/orders", "correct horse battery staple"u8.ToArray(), context);
+
+            // Decrypt: the key is read from the ciphertext; the same context must be given.
+            byte[] plaintext = await kms.DecryptAsync(ciphertext, context);
+            var secret = Encoding.UTF8.GetString(plaintext);
+            CryptographicOperations.ZeroMemory(plaintext);
+
+            // Envelope encryption: a data key encrypts bulk data locally; keep only its encrypted copy.
+            using var dataKey = await kms.GenerateDataKeyAsync(new GenerateDataKeyRequest
+            {
+                KeyId = "alias/orders",
+                KeySpec = DataKeySpec.Aes256,
+                EncryptionContext = context,
+            });
+            var data = "a large document"u8.ToArray();
+            var nonce = RandomNumberGenerator.GetBytes(12);
+            var encryptedData = new byte[data.Length];
+            var tag = new byte[16];
+            using (var aes = new AesGcm(dataKey.Plaintext, tag.Length))
+            {
+                aes.Encrypt(nonce, data, encryptedData, tag);
+            }
+            // Store nonce, encryptedData, tag and dataKey.CiphertextBlob; disposing dataKey zeroes the plaintext key.
+            #endregion
+#pragma warning restore xUnit1051
+
+            var ct = TestContext.Current.CancellationToken;
+            Assert.Equal("correct horse battery staple", secret);
+            Assert.Equal("Orders service secrets", key.Description);
+            Assert.Equal(32, dataKey.Plaintext.Length);
+
+            // The stored copy of the data key decrypts, under the same context, to the data key, which opens the data.
+            using (var recoveredKey = await kms.DecryptAsync(new DecryptRequest { CiphertextBlob = dataKey.CiphertextBlob, EncryptionContext = context }, ct))
+            {
+                Assert.Equal(dataKey.Plaintext, recoveredKey.Plaintext);
+                var opened = new byte[encryptedData.Length];
+                using var aes = new AesGcm(recoveredKey.Plaintext, 16);
+                aes.Decrypt(nonce, encryptedData, tag, opened);
+                Assert.Equal("a large document", Encoding.UTF8.GetString(opened));
+            }
+
+            // Nothing secret reached the disk in plaintext.
+            var stored = Directory.EnumerateFiles(keyStoreDirectory, "*", SearchOption.AllDirectories).Select(File.ReadAllBytes).ToList();
+            Assert.NotEmpty(stored);
+            Assert.All(stored, bytes =>
+            {
+                Assert.Equal(-1, bytes.AsSpan().IndexOf("correct horse battery staple"u8));
+                Assert.Equal(-1, bytes.AsSpan().IndexOf(dataKey.Plaintext));
+            });
+
+            // The key manager registered with AddEnvelopeKms opens the same store with the same root key.
+            await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+            var registered = provider.GetRequiredService<IKeyManager>();
+            var described = await registered.DescribeKeyAsync("alias/orders", ct);
+            Assert.Equal(key.KeyId, described.KeyId);
+            var again = await registered.DecryptAsync(ciphertext, context, ct);
+            Assert.Equal("correct horse battery staple", Encoding.UTF8.GetString(again));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(RootKeyVariable, null);
+        }
+    }
+
+    [Theory]
+    [InlineData("readme-di")]
+    [InlineData("readme-console")]
+    public void The_readme_shows_exactly_the_code_of_the_tested_region(string region)
+    {
+        var code = Region(region);
+        Assert.True(code.Count > 2, $"The region '{region}' was not found in {ThisFile}.");
+
+        var blocks = CSharpBlocks(RepositoryFiles.ReadText("README.md"));
+        var matching = blocks.Select(block => (Block: block, Start: FindRun(block, code))).Where(m => m.Start >= 0).ToList();
+        Assert.True(matching.Count == 1,
+            $"README.md must show the code of region '{region}' exactly once, as one C# code block (indentation aside); "
+            + $"it does {matching.Count} times. The region is:\n{string.Join('\n', code)}");
+
+        // Lines the block shows before the region can only be using directives that this file has too.
+        var (block, start) = matching[0];
+        var usings = RepositoryFiles.ReadText(ThisFile).Split('\n').Where(l => l.StartsWith("using ", StringComparison.Ordinal)).ToHashSet();
+        Assert.All(block.Take(start).Where(l => l.Length > 0), line => Assert.Contains(line, usings));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_keyStoreDirectory))
+        {
+            Directory.Delete(_keyStoreDirectory, recursive: true);
+        }
+    }
+
+    private static IReadOnlyList<string> Region(string name)
+    {
+        var lines = RepositoryFiles.ReadText(ThisFile).Split('\n');
+        var start = Array.FindIndex(lines, l => l.Trim() == "#region " + name);
+        if (start < 0)
+        {
+            return [];
+        }
+
+        var end = Array.FindIndex(lines, start, l => l.Trim() == "#endregion");
+        return RepositoryFiles.Dedent(lines[(start + 1)..end]);
+    }
+
+    private static List<IReadOnlyList<string>> CSharpBlocks(string markdown)
+    {
+        var blocks = new List<IReadOnlyList<string>>();
+        var lines = markdown.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].Trim() != "```csharp")
+            {
+                continue;
+            }
+
+            var end = Array.FindIndex(lines, i + 1, l => l.Trim() == "```");
+            Assert.True(end > i, "README.md has an unterminated C# code block.");
+            blocks.Add(RepositoryFiles.Dedent(lines[(i + 1)..end]));
+            i = end;
+        }
+
+        return blocks;
+    }
+
+    /// <summary>Where <paramref name="run"/> starts in <paramref name="block"/>, if it is the rest of the block (no untested code after it); -1 otherwise.</summary>
+    private static int FindRun(IReadOnlyList<string> block, IReadOnlyList<string> run)
+    {
+        for (var start = 0; start + run.Count <= block.Count; start++)
+        {
+            if (block.Skip(start).Take(run.Count).SequenceEqual(run) && block.Skip(start + run.Count).All(l => l.Length == 0))
+            {
+                return start;
+            }
+        }
+
+        return -1;
+    }
+}
