@@ -22,7 +22,8 @@ namespace EnvelopeKms.Tests.Ciphertext;
 /// </remarks>
 public sealed class GoldenCiphertextTests
 {
-    private const string GoldenVersion = "v1";
+    /// <summary>The folder the explicit generator writes. Change it only when the format changes, and add the new folder to <see cref="CommittedVersions"/>.</summary>
+    private const string GeneratorVersion = "v1";
     private const string StoreDirectoryName = "store";
     private const string ManifestFileName = "golden.json";
     private const string AliasName = "alias/golden-v1";
@@ -63,15 +64,26 @@ public sealed class GoldenCiphertextTests
         public required string PlaintextSha256 { get; init; }
     }
 
+    /// <summary>Every committed golden folder; each must keep decrypting in every later version.</summary>
+    public static TheoryData<string> CommittedVersions { get; } = ["v1"];
+
     [Fact]
-    public async Task Every_golden_v1_ciphertext_decrypts_to_its_expected_plaintext()
+    public void Every_golden_folder_in_the_test_output_is_tested()
+    {
+        var folders = Directory.GetDirectories(Path.Combine(AppContext.BaseDirectory, "Golden")).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        Assert.Equal(CommittedVersions.Select(row => row.Data).Order(StringComparer.Ordinal), folders);
+    }
+
+    [Theory]
+    [MemberData(nameof(CommittedVersions))]
+    public async Task Every_golden_ciphertext_decrypts_to_its_expected_plaintext(string version)
     {
         var ct = TestContext.Current.CancellationToken;
-        var (manifest, storeCopy) = LoadGolden(GoldenVersion);
+        var (manifest, storeCopy) = LoadGolden(version);
         try
         {
             Assert.Equal(Convert.ToHexStringLower(TestOnlyRootKey()), manifest.TestOnlyRootKeyHex);
-            Assert.Equal(4, manifest.Ciphertexts.Count);
+            Assert.NotEmpty(manifest.Ciphertexts);
             using var manager = OpenGoldenStore(storeCopy);
             var key = await manager.DescribeKeyAsync(manifest.KeyId, ct);
             Assert.Equal(KeyState.Enabled, key.KeyState);
@@ -107,9 +119,10 @@ public sealed class GoldenCiphertextTests
     [Fact]
     public void Every_golden_v1_ciphertext_has_the_documented_version_1_header()
     {
-        var (manifest, storeCopy) = LoadGolden(GoldenVersion);
+        var (manifest, storeCopy) = LoadGolden("v1");
         Directory.Delete(storeCopy, recursive: true);
 
+        Assert.Equal(4, manifest.Ciphertexts.Count);
         foreach (var golden in manifest.Ciphertexts)
         {
             var blob = Convert.FromBase64String(golden.CiphertextBase64);
@@ -135,7 +148,7 @@ public sealed class GoldenCiphertextTests
     [Fact]
     public void The_golden_v1_set_covers_each_kind_of_ciphertext()
     {
-        var (manifest, storeCopy) = LoadGolden(GoldenVersion);
+        var (manifest, storeCopy) = LoadGolden("v1");
         Directory.Delete(storeCopy, recursive: true);
 
         Assert.Equal(1, manifest.CiphertextFormatVersion);
@@ -146,14 +159,14 @@ public sealed class GoldenCiphertextTests
     }
 
     /// <summary>
-    /// Writes a new golden set to <c>tests/EnvelopeKms.Tests/Golden/v1</c> in the source tree. Refuses to
+    /// Writes a new golden set to <c>tests/EnvelopeKms.Tests/Golden/</c><see cref="GeneratorVersion"/> in the source tree. Refuses to
     /// overwrite a committed set.
     /// </summary>
     [Fact(Explicit = true)]
     public async Task Generate_golden_ciphertexts()
     {
         var ct = TestContext.Current.CancellationToken;
-        var target = Path.Combine(RepositoryLocator.RequireRepositoryRoot(), "tests", "EnvelopeKms.Tests", "Golden", GoldenVersion);
+        var target = Path.Combine(RepositoryLocator.RequireRepositoryRoot(), "tests", "EnvelopeKms.Tests", "Golden", GeneratorVersion);
         Assert.False(Directory.Exists(target), $"{target} exists. Golden ciphertexts are never regenerated; add a new version folder instead.");
 
         var work = Directory.CreateTempSubdirectory("envelopekms-golden-").FullName;
