@@ -88,6 +88,8 @@ public sealed class DisableEnableConcurrencyTests
             var random = new Random(worker);
             for (var round = 0; round < RoundsPerWorker; round++)
             {
+                // The in-memory store completes synchronously: yield so the toggler's continuations get a thread.
+                await Task.Yield();
                 var plaintext = Encoding.UTF8.GetBytes($"worker {worker} round {round} ").Concat(RandomNumberGenerator.GetBytes(random.Next(1, 64))).ToArray();
                 var context = new Dictionary<string, string> { ["worker"] = $"{worker}", ["round"] = $"{round}" };
                 var blob = await Attempt("Encrypt", () => manager.EncryptAsync(keyId, plaintext, context, ct));
@@ -134,6 +136,7 @@ public sealed class DisableEnableConcurrencyTests
         await Task.WhenAll(workers);
         var toggles = await toggler;
 
+        TestContext.Current.TestOutputHelper?.WriteLine($"{toggles} toggles, {encrypted} encrypts and {decrypted} decrypts succeeded, {disabledErrors} failed as disabled.");
         Assert.Empty(unexpected);
         Assert.True(toggles > 0);
         Assert.True(Interlocked.Read(ref encrypted) > 0, "No encrypt succeeded.");
@@ -214,6 +217,7 @@ public sealed class DisableEnableConcurrencyTests
             var operation = 0;
             while (Volatile.Read(ref togglerDone) == 0)
             {
+                await Task.Yield();
                 var generationAtStart = Interlocked.Read(ref generation);
                 var disabledAtStart = Interlocked.CompareExchange(ref disabledConfirmed, 0, 0) == 1;
                 bool succeeded;
@@ -249,6 +253,7 @@ public sealed class DisableEnableConcurrencyTests
         await toggler;
         await Task.WhenAll(workers);
 
+        TestContext.Current.TestOutputHelper?.WriteLine($"{checkedInsideWindows} operations ran entirely inside a disabled window.");
         Assert.Empty(violations);
         Assert.True(Interlocked.Read(ref checkedInsideWindows) > 0, "No operation ran inside a disabled window, so nothing was checked.");
         Assert.Equal("linearizable"u8.ToArray(), await manager.DecryptAsync(blob, cancellationToken: ct));
