@@ -46,8 +46,7 @@ internal static class SymmetricCiphertext
         var tag = span[^TagSize..];
 
         var aad = BuildAssociatedData(span[..headerLength], encodedContext);
-        using var aes = new AesGcm(key, TagSize);
-        aes.Encrypt(nonce, plaintext, body, tag, aad);
+        Seal(key, nonce, plaintext, aad, body, tag);
         return blob;
     }
 
@@ -88,20 +87,76 @@ internal static class SymmetricCiphertext
     public static bool TryDecrypt(ReadOnlySpan<byte> key, ReadOnlySpan<byte> blob, in Header header, ReadOnlySpan<byte> encodedContext, Span<byte> plaintext)
     {
         var aad = BuildAssociatedData(blob[..header.HeaderLength], encodedContext);
+        return TryOpen(
+            key,
+            blob.Slice(header.HeaderLength, NonceSize),
+            blob.Slice(header.HeaderLength + NonceSize, header.PlaintextLength),
+            blob[^TagSize..],
+            aad,
+            plaintext);
+    }
+
+    /// <summary>
+    /// The AES-256-GCM step of format version 1: encrypts <paramref name="plaintext"/> into
+    /// <paramref name="ciphertext"/> (same length) and writes the 16-byte tag. Only our parameters are
+    /// accepted — a 32-byte key, a 12-byte nonce and a 16-byte tag — so that no other key size, nonce
+    /// size or truncated tag can ever be produced.
+    /// </summary>
+    /// <exception cref="ArgumentException">A parameter has another size than format version 1 uses.</exception>
+    internal static void Seal(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> aad, Span<byte> ciphertext, Span<byte> tag)
+    {
+        CheckParameters(key, nonce, tag);
+        if (ciphertext.Length != plaintext.Length)
+        {
+            throw new ArgumentException($"The ciphertext buffer must be as long as the plaintext ({plaintext.Length} bytes); it has {ciphertext.Length}.", nameof(ciphertext));
+        }
+
+        using var aes = new AesGcm(key, TagSize);
+        aes.Encrypt(nonce, plaintext, ciphertext, tag, aad);
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="Seal"/>: authenticates and decrypts into <paramref name="plaintext"/>
+    /// (same length as <paramref name="ciphertext"/>). Returns <see langword="false"/>, with
+    /// <paramref name="plaintext"/> zeroed, when authentication fails.
+    /// </summary>
+    /// <exception cref="ArgumentException">A parameter has another size than format version 1 uses.</exception>
+    internal static bool TryOpen(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> aad, Span<byte> plaintext)
+    {
+        CheckParameters(key, nonce, tag);
+        if (plaintext.Length != ciphertext.Length)
+        {
+            throw new ArgumentException($"The plaintext buffer must be as long as the ciphertext ({ciphertext.Length} bytes); it has {plaintext.Length}.", nameof(plaintext));
+        }
+
         using var aes = new AesGcm(key, TagSize);
         try
         {
-            aes.Decrypt(
-                blob.Slice(header.HeaderLength, NonceSize),
-                blob.Slice(header.HeaderLength + NonceSize, header.PlaintextLength),
-                blob[^TagSize..],
-                plaintext,
-                aad);
+            aes.Decrypt(nonce, ciphertext, tag, plaintext, aad);
             return true;
         }
         catch (AuthenticationTagMismatchException)
         {
+            CryptographicOperations.ZeroMemory(plaintext);
             return false;
+        }
+    }
+
+    private static void CheckParameters(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> tag)
+    {
+        if (key.Length != KeySize)
+        {
+            throw new ArgumentException($"The key must be {KeySize} bytes (AES-256); it has {key.Length}.", nameof(key));
+        }
+
+        if (nonce.Length != NonceSize)
+        {
+            throw new ArgumentException($"The nonce must be {NonceSize} bytes (96 bits); it has {nonce.Length}.", nameof(nonce));
+        }
+
+        if (tag.Length != TagSize)
+        {
+            throw new ArgumentException($"The tag must be {TagSize} bytes (128 bits); it has {tag.Length}.", nameof(tag));
         }
     }
 
