@@ -1000,7 +1000,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
     }
 
     /// <summary>The associated data of a key-material wrap: binds key id, material id, spec and usage.</summary>
-    private static byte[] WrapAssociatedData(KeyRecord key, string materialId)
+    internal static byte[] WrapAssociatedData(KeyRecord key, string materialId)
     {
         var text = $"EnvelopeKms key material v1\n{key.KeyId}\n{materialId}\n{key.KeySpec.ToKmsName()}\n{key.KeyUsage.ToKmsName()}";
         return Encoding.UTF8.GetBytes(text);
