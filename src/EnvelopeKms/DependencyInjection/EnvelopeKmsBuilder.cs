@@ -147,20 +147,15 @@ public sealed class EnvelopeKmsBuilder
             throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), validation.Failures);
         }
 
+        // The root key first: a missing or malformed root key fails before the store is opened (which may create its directory).
+        var rootKeyProvider = RootKeyProviderFactory?.Invoke(services);
         var store = (KeyStoreFactory ?? (_ => new InMemoryKeyStore()))(services);
-        IRootKeyProvider rootKeyProvider;
-        if (RootKeyProviderFactory is { } rootFactory)
+        if (rootKeyProvider is null)
         {
-            rootKeyProvider = rootFactory(services);
-        }
-        else if (store is InMemoryKeyStore)
-        {
-            rootKeyProvider = new StaticRootKeyProvider(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        }
-        else
-        {
-            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions),
-                [$"The {store.GetType().Name} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey."]);
+            rootKeyProvider = store is InMemoryKeyStore
+                ? new StaticRootKeyProvider(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
+                : throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions),
+                    [$"The {store.GetType().Name} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey."]);
         }
 
         return new KeyManager(

@@ -165,6 +165,30 @@ public sealed class FileSystemKeyStoreTests : IDisposable
         await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await store.ListKeysAsync(null, 100, Ct));
     }
 
+    [Theory]
+    [InlineData("backup copy")]
+    [InlineData("key.old")]
+    [InlineData("ünïcode")]
+    public async Task A_document_not_named_after_a_key_id_fails_listing_with_a_storage_integrity_error(string name)
+    {
+        using (var kms = NewManager())
+        {
+            await kms.Manager.CreateKeyAsync("listed", Ct);
+        }
+
+        var stray = Path.Combine(KeysDirectory, name + ".json");
+        await File.WriteAllTextAsync(stray, "{}", Ct);
+
+        var error = await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await new FileSystemKeyStore(_directory.Path).ListKeysAsync(null, 100, Ct));
+        Assert.Contains(name, error.Message, StringComparison.Ordinal);
+        using (var kms = NewManager())
+        {
+            await Assert.ThrowsAsync<KmsStorageIntegrityException>(() => kms.Manager.ListKeysAsync(new ListKeysRequest(), Ct));
+        }
+
+        Assert.True(File.Exists(stray));
+    }
+
     [Fact]
     public async Task Writes_to_a_corrupt_key_fail_with_storage_integrity_and_leave_the_file_untouched()
     {
