@@ -290,6 +290,8 @@ public sealed class KeyManager : IKeyManager, IDisposable
     /// <inheritdoc />
     public async Task<int> PurgeExpiredKeysAsync(CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
         var purged = 0;
         string? after = null;
         while (true)
@@ -653,6 +655,9 @@ public sealed class KeyManager : IKeyManager, IDisposable
         T result;
         try
         {
+            // A key manager whose root key is missing or is not the store's refuses every operation
+            // before it reads or changes anything else (a no-op once the root key is open).
+            await GetRootKeyAsync(CancellationToken.None).ConfigureAwait(false);
             result = await body(ctx).ConfigureAwait(false);
         }
         catch (KmsException e)
@@ -1000,7 +1005,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
     }
 
     /// <summary>The associated data of a key-material wrap: binds key id, material id, spec and usage.</summary>
-    private static byte[] WrapAssociatedData(KeyRecord key, string materialId)
+    internal static byte[] WrapAssociatedData(KeyRecord key, string materialId)
     {
         var text = $"EnvelopeKms key material v1\n{key.KeyId}\n{materialId}\n{key.KeySpec.ToKmsName()}\n{key.KeyUsage.ToKmsName()}";
         return Encoding.UTF8.GetBytes(text);
@@ -1022,7 +1027,8 @@ public sealed class KeyManager : IKeyManager, IDisposable
             }
 
             var metadata = await _store.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
-            var rootKey = await _rootKeyProvider.GetRootKeyAsync(metadata?.RootKeyParameters, cancellationToken).ConfigureAwait(false);
+            // An existing store that recorded no parameters passes "", so a provider can tell it from a new store (null).
+            var rootKey = await _rootKeyProvider.GetRootKeyAsync(metadata is null ? null : metadata.RootKeyParameters ?? "", cancellationToken).ConfigureAwait(false);
             try
             {
                 if (metadata is null)
@@ -1038,7 +1044,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
                     {
                         // Another instance initialized the store first with other parameters (a passphrase salt): open with theirs.
                         rootKey.Dispose();
-                        rootKey = await _rootKeyProvider.GetRootKeyAsync(metadata.RootKeyParameters, cancellationToken).ConfigureAwait(false);
+                        rootKey = await _rootKeyProvider.GetRootKeyAsync(metadata.RootKeyParameters ?? "", cancellationToken).ConfigureAwait(false);
                     }
                 }
 

@@ -170,23 +170,22 @@ public sealed class EnvelopeKmsBuilder
             throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), failures);
         }
 
+        // The root key first: a missing or malformed root key fails before the store is opened (which may create its directory).
+        var rootKeyProvider = RootKeyProviderFactory?.Invoke(services);
         var store = (KeyStoreFactory ?? (_ => new InMemoryKeyStore()))(services);
-        IRootKeyProvider rootKeyProvider;
-        if (RootKeyProviderFactory is { } rootFactory)
+        if (rootKeyProvider is null)
         {
-            rootKeyProvider = rootFactory(services);
-        }
-        else if (store is InMemoryKeyStore)
-        {
+            if (store is not InMemoryKeyStore)
+            {
+                throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions),
+                    [$"The {store.GetType().Name} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey."]);
+            }
+
             // An ephemeral store gets an ephemeral random root key.
             Span<byte> ephemeral = stackalloc byte[32];
             System.Security.Cryptography.RandomNumberGenerator.Fill(ephemeral);
             rootKeyProvider = new StaticRootKeyProvider(ephemeral);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(ephemeral);
-        }
-        else
-        {
-            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), [.. Validate()]);
         }
 
         return new KeyManager(

@@ -11,7 +11,10 @@ namespace EnvelopeKms.Protection;
 public interface IRootKeyProvider
 {
     /// <summary>Opens the root key.</summary>
-    /// <param name="storedParameters">The parameters recorded in the store, or <see langword="null"/> for a new store.</param>
+    /// <param name="storedParameters">
+    /// The parameters recorded in an existing store (an empty string when it recorded none), or
+    /// <see langword="null"/> for a new store.
+    /// </param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <exception cref="KmsRootKeyException">The root key is missing or malformed.</exception>
     ValueTask<RootKey> GetRootKeyAsync(string? storedParameters, CancellationToken cancellationToken);

@@ -98,6 +98,11 @@ public sealed class FileSystemKeyStore : IKeyStore
                 break;
             }
 
+            if (!IsValidKeyId(id))
+            {
+                throw new KmsStorageIntegrityException($"The key directory '{_keysDirectory}' holds '{id}.json', which is not named after a key id; it was left in place.");
+            }
+
             // A key deleted between the listing and the read is simply skipped.
             if (ReadKey(KeyPath(id)) is { } key)
             {
@@ -215,10 +220,13 @@ public sealed class FileSystemKeyStore : IKeyStore
         return ValueTask.CompletedTask;
     }
 
+    private static bool IsValidKeyId(string keyId)
+        => keyId.Length is > 0 and <= 128 && keyId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+
     private string KeyPath(string keyId)
     {
         // Key ids are validated by the key manager; refuse anything that could escape the directory.
-        if (keyId.Length is 0 or > 128 || !keyId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        if (!IsValidKeyId(keyId))
         {
             throw new ArgumentException("A key id may contain only ASCII letters, digits and '-'.", nameof(keyId));
         }
