@@ -324,6 +324,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             ctx.AliasName = request.AliasName;
             var key = await UseKeyAsync(ctx, KmsOperation.CreateAlias, request.TargetKeyId, nameof(request.TargetKeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
             await EnsureAliasCapacityAsync(key, cancellationToken).ConfigureAwait(false);
+            _ = await GetLiveAliasAsync(ctx, request.AliasName, cancellationToken).ConfigureAwait(false);
             var now = _time.GetUtcNow();
             try
             {
@@ -349,7 +350,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             var newTarget = await UseKeyAsync(ctx, KmsOperation.UpdateAlias, request.TargetKeyId, nameof(request.TargetKeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
             for (var attempt = 0; ; attempt++)
             {
-                var alias = await _store.GetAliasAsync(request.AliasName, cancellationToken).ConfigureAwait(false)
+                var alias = await GetLiveAliasAsync(ctx, request.AliasName, cancellationToken).ConfigureAwait(false)
                     ?? throw new KmsNotFoundException($"Alias {_ids.AliasArn(request.AliasName)} is not found.");
                 if (alias.TargetKeyId == newTarget.KeyId)
                 {
@@ -393,7 +394,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             ctx.AliasName = request.AliasName;
             for (var attempt = 0; ; attempt++)
             {
-                var alias = await _store.GetAliasAsync(request.AliasName, cancellationToken).ConfigureAwait(false)
+                var alias = await GetLiveAliasAsync(ctx, request.AliasName, cancellationToken).ConfigureAwait(false)
                     ?? throw new KmsNotFoundException($"Alias {_ids.AliasArn(request.AliasName)} is not found.");
                 ctx.KeyId = alias.TargetKeyId;
                 var key = await _store.GetKeyAsync(alias.TargetKeyId, cancellationToken).ConfigureAwait(false);
@@ -443,7 +444,35 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 await AuthorizeAsync(ctx, KmsOperation.ListAliases, key: null, cancellationToken).ConfigureAwait(false);
             }
 
-            var page = await _store.ListAliasesAsync(keyId, after, limit + 1, cancellationToken).ConfigureAwait(false);
+            // Like ListKeys, skip (and purge) what belongs to keys whose deletion date has passed; a key named
+            // in KeyId was resolved above, so it is not one of them.
+            var page = new List<AliasRecord>(limit + 1);
+            var gone = new Dictionary<string, bool>(StringComparer.Ordinal);
+            while (page.Count <= limit)
+            {
+                var batch = await _store.ListAliasesAsync(keyId, after, limit + 1 - page.Count, cancellationToken).ConfigureAwait(false);
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+
+                after = batch[^1].AliasName;
+                foreach (var alias in batch)
+                {
+                    if (keyId is null && !gone.TryGetValue(alias.TargetKeyId, out var purged))
+                    {
+                        var target = await _store.GetKeyAsync(alias.TargetKeyId, cancellationToken).ConfigureAwait(false);
+                        purged = target is not null && await PurgeIfExpiredAsync(ctx, target, cancellationToken).ConfigureAwait(false);
+                        gone[alias.TargetKeyId] = purged;
+                    }
+
+                    if (!gone.GetValueOrDefault(alias.TargetKeyId))
+                    {
+                        page.Add(alias);
+                    }
+                }
+            }
+
             var items = page.Take(limit).Select(a => new AliasListEntry
             {
                 AliasName = a.AliasName,
@@ -853,6 +882,20 @@ public sealed class KeyManager : IKeyManager, IDisposable
             await AuditAsync(ctx, KmsOutcome.Failure, e.ErrorCode).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>Reads an alias; one whose key is past its deletion date is purged with the key and reads as absent.</summary>
+    private async Task<AliasRecord?> GetLiveAliasAsync(OperationContext ctx, string aliasName, CancellationToken cancellationToken)
+    {
+        var alias = await _store.GetAliasAsync(aliasName, cancellationToken).ConfigureAwait(false);
+        if (alias is not null
+            && await _store.GetKeyAsync(alias.TargetKeyId, cancellationToken).ConfigureAwait(false) is { } target
+            && await PurgeIfExpiredAsync(ctx, target, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return alias;
     }
 
     private async Task EnsureAliasCapacityAsync(KeyRecord key, CancellationToken cancellationToken)

@@ -36,6 +36,12 @@ public sealed class EnvelopeKmsBuilder
 
     internal List<Action<EnvelopeKmsOptions>> OptionActions { get; } = [];
 
+    /// <summary>Whether the chosen store is known to be durable before it is built, so a missing root key can fail at start-up.</summary>
+    internal bool DurableStoreChosen { get; private set; }
+
+    /// <summary>Whether a durable store was chosen without a root key.</summary>
+    internal bool MissingRootKey => DurableStoreChosen && RootKeyProviderFactory is null;
+
     /// <summary>Sets the account, region and partition (validated when the key manager starts).</summary>
     public EnvelopeKmsBuilder Configure(Action<EnvelopeKmsOptions> configure)
     {
@@ -50,6 +56,7 @@ public sealed class EnvelopeKmsBuilder
     {
         ArgumentNullException.ThrowIfNull(factory);
         KeyStoreFactory = factory;
+        DurableStoreChosen = false;
         return this;
     }
 
@@ -60,7 +67,9 @@ public sealed class EnvelopeKmsBuilder
     public EnvelopeKmsBuilder PersistKeysToFileSystem(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        return UseKeyStore(_ => new FileSystemKeyStore(directory));
+        UseKeyStore(_ => new FileSystemKeyStore(directory));
+        DurableStoreChosen = true;
+        return this;
     }
 
     /// <summary>Uses a custom root-key provider.</summary>
@@ -159,8 +168,7 @@ public sealed class EnvelopeKmsBuilder
         }
         else
         {
-            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions),
-                [$"The {store.GetType().Name} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey."]);
+            throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), [MissingRootKeyMessage(store.GetType().Name)]);
         }
 
         return new KeyManager(
@@ -173,6 +181,9 @@ public sealed class EnvelopeKmsBuilder
             CallerFactory?.Invoke(services),
             LoggerFactoryOf(services));
     }
+
+    internal static string MissingRootKeyMessage(string storeName)
+        => $"The {storeName} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey.";
 
     private static ILoggerFactory LoggerFactoryOf(IServiceProvider services)
         => services.GetService(typeof(ILoggerFactory)) as ILoggerFactory ?? NullLoggerFactory.Instance;
@@ -190,7 +201,9 @@ public static class EnvelopeKmsServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         var builder = new EnvelopeKmsBuilder(services);
-        services.AddOptions<EnvelopeKmsOptions>().ValidateOnStart();
+        services.AddOptions<EnvelopeKmsOptions>()
+            .Validate(_ => !builder.MissingRootKey, EnvelopeKmsBuilder.MissingRootKeyMessage(nameof(FileSystemKeyStore)))
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EnvelopeKmsOptions>, EnvelopeKmsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<KeyManager>(sp => builder.Build(sp, sp.GetRequiredService<IOptions<EnvelopeKmsOptions>>().Value));

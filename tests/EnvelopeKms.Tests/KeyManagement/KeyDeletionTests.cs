@@ -130,6 +130,47 @@ public sealed class KeyDeletionTests
     }
 
     [Fact]
+    public async Task List_aliases_does_not_list_the_aliases_of_a_key_past_its_deletion_date()
+    {
+        using var kms = new TestKeyManager();
+        var km = kms.Api();
+        var doomed = await km.NewKeyAsync();
+        var kept = await km.NewKeyAsync();
+        await km.CreateAliasAsync("alias/a-doomed", doomed.KeyId);
+        await km.CreateAliasAsync("alias/b-kept", kept.KeyId);
+        await km.CreateAliasAsync("alias/c-doomed", doomed.KeyId);
+        await km.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = doomed.KeyId, PendingWindowInDays = 7 }, Kms.Ct);
+        kms.Clock.Advance(TimeSpan.FromDays(7));
+
+        var page = await km.ListAliasesAsync(new ListAliasesRequest { Limit = 1 }, Kms.Ct);
+
+        Assert.Equal("alias/b-kept", Assert.Single(page.Items).AliasName);
+        Assert.Null(page.NextMarker);
+        Assert.Null(await kms.Store.GetKeyAsync(doomed.KeyId, Kms.Ct));
+        Assert.Equal(0, await km.PurgeExpiredKeysAsync(Kms.Ct));
+    }
+
+    [Fact]
+    public async Task An_alias_of_a_key_past_its_deletion_date_is_gone_for_every_alias_operation()
+    {
+        using var kms = new TestKeyManager();
+        var km = kms.Api();
+        var doomed = await km.NewKeyAsync();
+        var next = await km.NewKeyAsync();
+        await km.CreateAliasAsync("alias/reused", doomed.KeyId);
+        await km.CreateAliasAsync("alias/moved", doomed.KeyId);
+        await km.CreateAliasAsync("alias/deleted", doomed.KeyId);
+        await km.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = doomed.KeyId, PendingWindowInDays = 7 }, Kms.Ct);
+        kms.Clock.Advance(TimeSpan.FromDays(8));
+
+        await km.CreateAliasAsync("alias/reused", next.KeyId);
+        Assert.Equal(next.KeyId, (await km.DescribeAsync("alias/reused")).KeyId);
+        await Assert.ThrowsAsync<KmsNotFoundException>(() => km.UpdateAliasAsync(new UpdateAliasRequest { AliasName = "alias/moved", TargetKeyId = next.KeyId }, Kms.Ct));
+        await Assert.ThrowsAsync<KmsNotFoundException>(() => km.DeleteAliasAsync(new DeleteAliasRequest { AliasName = "alias/deleted" }, Kms.Ct));
+        Assert.Equal(["alias/reused"], (await km.AllAliasesAsync()).Select(a => a.AliasName));
+    }
+
+    [Fact]
     public async Task List_keys_does_not_list_a_key_past_its_deletion_date()
     {
         using var kms = new TestKeyManager();
