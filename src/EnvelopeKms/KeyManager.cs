@@ -73,7 +73,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
         _rootKeyProvider = rootKeyProvider;
         _time = timeProvider ?? TimeProvider.System;
         _ids = new Identifiers(options.Partition, options.Region, options.AccountId);
-        _authorizer = authorizer ?? new DefaultKeyPolicyAuthorizer(options.AccountId);
+        _authorizer = authorizer ?? new DefaultKeyPolicyAuthorizer(options.AccountId, options.Partition);
         _auditSink = auditSink ?? new LoggerAuditSink(loggerFactory);
         _callerProvider = callerIdentityProvider ?? new FixedCallerIdentityProvider(CallerIdentity.AccountRoot(options.AccountId, options.Partition));
         _logger = loggerFactory.CreateLogger("EnvelopeKms.KeyManager");

@@ -80,6 +80,46 @@ public sealed class AuthorizationAndAuditTests
         Assert.Contains("Denied", audit.AuthorizationSummary, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("arn:aws-cn:iam::000000000000:root")]
+    [InlineData("arn:aws:iam::000000000000:role/admin:root")]
+    [InlineData("arn:aws:iam::000000000000:role/x::000000000000:root")]
+    [InlineData("arn:aws:iam::000000000000:user/root")]
+    [InlineData("arn:aws:iam::000000000000:rooted")]
+    public async Task Principals_that_only_resemble_the_account_root_are_denied(string principal)
+    {
+        using var catalog = await OperationCatalog.CreateAsync();
+        var caller = new CallerIdentity(principal);
+
+        Assert.False(caller.IsAccountRoot && caller.Partition == "aws" && caller.AccountId == Kms.AccountId);
+        await Assert.ThrowsAsync<KmsAccessDeniedException>(() => catalog.InvokeAsync("DescribeKey", caller));
+        await Assert.ThrowsAsync<KmsAccessDeniedException>(() => catalog.InvokeAsync("Decrypt", caller));
+        await Assert.ThrowsAsync<KmsAccessDeniedException>(() => catalog.InvokeAsync("CreateKey", caller));
+    }
+
+    [Theory]
+    [InlineData("arn:aws:iam::000000000000:root", true)]
+    [InlineData("arn:aws-cn:iam::111122223333:root", true)]
+    [InlineData("arn:aws:iam::000000000000:role/admin:root", false)]
+    [InlineData("arn:aws:iam::000000000000:user/root", false)]
+    [InlineData("arn:aws:iam::000000000000:role/app", false)]
+    public void Only_the_exact_root_arn_is_an_account_root(string principal, bool isRoot)
+    {
+        Assert.Equal(isRoot, new CallerIdentity(principal).IsAccountRoot);
+    }
+
+    [Fact]
+    public async Task The_account_root_of_the_configured_partition_has_access()
+    {
+        using var kms = new TestKeyManager(options: new EnvelopeKmsOptions { Partition = "aws-cn" });
+        var km = kms.Api();
+
+        var key = await km.NewKeyAsync();
+
+        Assert.Equal("arn:aws-cn:iam::000000000000:root", kms.Audit.Events[^1].Caller);
+        await Assert.ThrowsAsync<KmsAccessDeniedException>(() => km.DescribeKeyAsync(new DescribeKeyRequest { Caller = Root, KeyId = key.KeyId }, Kms.Ct));
+    }
+
     [Fact]
     public async Task A_denied_encrypt_returns_nothing_and_a_denied_disable_leaves_the_key_enabled()
     {
