@@ -73,7 +73,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
         _rootKeyProvider = rootKeyProvider;
         _time = timeProvider ?? TimeProvider.System;
         _ids = new Identifiers(options.Partition, options.Region, options.AccountId);
-        _authorizer = authorizer ?? new DefaultKeyPolicyAuthorizer(options.AccountId);
+        _authorizer = authorizer ?? new DefaultKeyPolicyAuthorizer(options.AccountId, options.Partition);
         _auditSink = auditSink ?? new LoggerAuditSink(loggerFactory);
         _callerProvider = callerIdentityProvider ?? new FixedCallerIdentityProvider(CallerIdentity.AccountRoot(options.AccountId, options.Partition));
         _logger = loggerFactory.CreateLogger("EnvelopeKms.KeyManager");
@@ -326,6 +326,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             ctx.AliasName = request.AliasName;
             var key = await UseKeyAsync(ctx, KmsOperation.CreateAlias, request.TargetKeyId, nameof(request.TargetKeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
             await EnsureAliasCapacityAsync(key, cancellationToken).ConfigureAwait(false);
+            _ = await GetLiveAliasAsync(ctx, request.AliasName, cancellationToken).ConfigureAwait(false);
             var now = _time.GetUtcNow();
             try
             {
@@ -351,7 +352,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             var newTarget = await UseKeyAsync(ctx, KmsOperation.UpdateAlias, request.TargetKeyId, nameof(request.TargetKeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
             for (var attempt = 0; ; attempt++)
             {
-                var alias = await _store.GetAliasAsync(request.AliasName, cancellationToken).ConfigureAwait(false)
+                var alias = await GetLiveAliasAsync(ctx, request.AliasName, cancellationToken).ConfigureAwait(false)
                     ?? throw new KmsNotFoundException($"Alias {_ids.AliasArn(request.AliasName)} is not found.");
                 if (alias.TargetKeyId == newTarget.KeyId)
                 {
@@ -395,7 +396,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             ctx.AliasName = request.AliasName;
             for (var attempt = 0; ; attempt++)
             {
-                var alias = await _store.GetAliasAsync(request.AliasName, cancellationToken).ConfigureAwait(false)
+                var alias = await GetLiveAliasAsync(ctx, request.AliasName, cancellationToken).ConfigureAwait(false)
                     ?? throw new KmsNotFoundException($"Alias {_ids.AliasArn(request.AliasName)} is not found.");
                 ctx.KeyId = alias.TargetKeyId;
                 var key = await _store.GetKeyAsync(alias.TargetKeyId, cancellationToken).ConfigureAwait(false);
@@ -445,7 +446,35 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 await AuthorizeAsync(ctx, KmsOperation.ListAliases, key: null, cancellationToken).ConfigureAwait(false);
             }
 
-            var page = await _store.ListAliasesAsync(keyId, after, limit + 1, cancellationToken).ConfigureAwait(false);
+            // Like ListKeys, skip (and purge) what belongs to keys whose deletion date has passed; a key named
+            // in KeyId was resolved above, so it is not one of them.
+            var page = new List<AliasRecord>(limit + 1);
+            var gone = new Dictionary<string, bool>(StringComparer.Ordinal);
+            while (page.Count <= limit)
+            {
+                var batch = await _store.ListAliasesAsync(keyId, after, limit + 1 - page.Count, cancellationToken).ConfigureAwait(false);
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+
+                after = batch[^1].AliasName;
+                foreach (var alias in batch)
+                {
+                    if (keyId is null && !gone.TryGetValue(alias.TargetKeyId, out var purged))
+                    {
+                        var target = await _store.GetKeyAsync(alias.TargetKeyId, cancellationToken).ConfigureAwait(false);
+                        purged = target is not null && await PurgeIfExpiredAsync(ctx, target, cancellationToken).ConfigureAwait(false);
+                        gone[alias.TargetKeyId] = purged;
+                    }
+
+                    if (!gone.GetValueOrDefault(alias.TargetKeyId))
+                    {
+                        page.Add(alias);
+                    }
+                }
+            }
+
             var items = page.Take(limit).Select(a => new AliasListEntry
             {
                 AliasName = a.AliasName,
@@ -858,6 +887,20 @@ public sealed class KeyManager : IKeyManager, IDisposable
             await AuditAsync(ctx, KmsOutcome.Failure, e.ErrorCode).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>Reads an alias; one whose key is past its deletion date is purged with the key and reads as absent.</summary>
+    private async Task<AliasRecord?> GetLiveAliasAsync(OperationContext ctx, string aliasName, CancellationToken cancellationToken)
+    {
+        var alias = await _store.GetAliasAsync(aliasName, cancellationToken).ConfigureAwait(false);
+        if (alias is not null
+            && await _store.GetKeyAsync(alias.TargetKeyId, cancellationToken).ConfigureAwait(false) is { } target
+            && await PurgeIfExpiredAsync(ctx, target, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return alias;
     }
 
     private async Task EnsureAliasCapacityAsync(KeyRecord key, CancellationToken cancellationToken)

@@ -39,12 +39,15 @@ public interface IKeyAuthorizer
 public sealed class DefaultKeyPolicyAuthorizer : IKeyAuthorizer
 {
     private readonly string _accountId;
+    private readonly string _partition;
 
-    /// <summary>Creates the authorizer for the key manager's account.</summary>
-    public DefaultKeyPolicyAuthorizer(string accountId)
+    /// <summary>Creates the authorizer for the key manager's account and partition.</summary>
+    public DefaultKeyPolicyAuthorizer(string accountId, string partition = "aws")
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(accountId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(partition);
         _accountId = accountId;
+        _partition = partition;
     }
 
     /// <inheritdoc />
@@ -52,9 +55,9 @@ public sealed class DefaultKeyPolicyAuthorizer : IKeyAuthorizer
     {
         ArgumentNullException.ThrowIfNull(request);
         var owner = request.Key?.AccountId ?? _accountId;
-        var allowed = request.Caller.IsAccountRoot && request.Caller.AccountId == owner;
+        var allowed = request.Caller.IsAccountRoot && request.Caller.AccountId == owner && request.Caller.Partition == _partition;
         return ValueTask.FromResult(allowed
             ? new AuthorizationDecision(true, $"Allowed by the default key policy: the root principal of account {owner} has full access.")
-            : new AuthorizationDecision(false, $"Denied by the default key policy: only the root principal of account {owner} has access; no policy grants '{request.Caller.PrincipalArn}'."));
+            : new AuthorizationDecision(false, $"Denied by the default key policy: only arn:{_partition}:iam::{owner}:root has access; no policy grants '{request.Caller.PrincipalArn}'."));
     }
 }

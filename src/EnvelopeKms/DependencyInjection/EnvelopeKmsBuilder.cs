@@ -70,7 +70,7 @@ public sealed class EnvelopeKmsBuilder
     {
         if (StoreIsDurable && RootKeyProviderFactory is null)
         {
-            yield return "The configured key store is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey.";
+            yield return MissingRootKeyMessage("configured key store");
         }
     }
 
@@ -177,8 +177,7 @@ public sealed class EnvelopeKmsBuilder
         {
             if (store is not InMemoryKeyStore)
             {
-                throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions),
-                    [$"The {store.GetType().Name} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey."]);
+                throw new OptionsValidationException(Options.Options.DefaultName, typeof(EnvelopeKmsOptions), [MissingRootKeyMessage(store.GetType().Name)]);
             }
 
             // An ephemeral store gets an ephemeral random root key.
@@ -198,6 +197,9 @@ public sealed class EnvelopeKmsBuilder
             CallerFactory?.Invoke(services) ?? services.GetService(typeof(ICallerIdentityProvider)) as ICallerIdentityProvider,
             LoggerFactoryOf(services));
     }
+
+    internal static string MissingRootKeyMessage(string storeName)
+        => $"The {storeName} is durable, so it needs a root key: call ProtectKeysWithRootKeyFromEnvironment, ProtectKeysWithRootKeyFromConfiguration, ProtectKeysWithPassphrase or (for development) ProtectKeysWithDevelopmentRootKey.";
 
     private static ILoggerFactory LoggerFactoryOf(IServiceProvider services)
         => services.GetService(typeof(ILoggerFactory)) as ILoggerFactory ?? NullLoggerFactory.Instance;

@@ -23,6 +23,7 @@ public sealed record CallerIdentity
         PrincipalArn = principalArn;
         AccountId = parts[4];
         Partition = parts[1];
+        IsAccountRoot = parts[3].Length == 0 && parts[5] == "root";
     }
 
     /// <summary>The principal ARN.</summary>
@@ -34,8 +35,8 @@ public sealed record CallerIdentity
     /// <summary>The partition taken from the ARN (<c>aws</c> by default).</summary>
     public string Partition { get; }
 
-    /// <summary>Whether this is the account's root principal (<c>arn:aws:iam::ACCOUNT:root</c>).</summary>
-    public bool IsAccountRoot => PrincipalArn.EndsWith(":root", StringComparison.Ordinal);
+    /// <summary>Whether this is the account's root principal: exactly <c>arn:PARTITION:iam::ACCOUNT:root</c>.</summary>
+    public bool IsAccountRoot { get; }
 
     /// <summary>The root principal of an account.</summary>
     public static CallerIdentity AccountRoot(string accountId, string partition = "aws")

@@ -1,0 +1,176 @@
+using EnvelopeKms.KeyManagement;
+using EnvelopeKms.Tests.Infrastructure;
+
+namespace EnvelopeKms.Tests.KeyManagement;
+
+/// <summary>
+/// Every (operation, key state) pair of <see cref="KeyStateRules.Table"/> against the real key manager:
+/// the key is put into the state, the operation is run, and the outcome must be exactly the table's.
+/// </summary>
+public sealed class KeyStateTableTests
+{
+    private const string SubjectAlias = "alias/subject";
+    private const string HelperAlias = "alias/helper";
+
+    public static TheoryData<KmsOperation, KeyState, KeyStateEffect> EveryPair()
+    {
+        var data = new TheoryData<KmsOperation, KeyState, KeyStateEffect>();
+        foreach (var (operation, state, effect) in KeyStateRules.Table)
+        {
+            data.Add(operation, state, effect);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryPair))]
+    public async Task The_key_manager_does_what_the_state_table_says(KmsOperation operation, KeyState state, KeyStateEffect expected)
+    {
+        using var kms = new TestKeyManager();
+        var km = kms.Api();
+        var scene = await SceneAsync(kms, state);
+        var before = await kms.Store.GetKeyAsync(scene.Subject.KeyId, Kms.Ct);
+        var eventsBefore = kms.Audit.Events.Count;
+
+        var call = Invoke(km, operation, scene);
+
+        switch (expected)
+        {
+            case KeyStateEffect.Allowed:
+                await call();
+                Assert.Equal(KmsOutcome.Success, Assert.Single(kms.Audit.Events.Skip(eventsBefore)).Outcome);
+                break;
+            case KeyStateEffect.Disabled:
+                var disabled = await Assert.ThrowsAsync<KmsDisabledException>(call);
+                Assert.Equal("DisabledException", disabled.ErrorCode);
+                Assert.Equal(before, await kms.Store.GetKeyAsync(scene.Subject.KeyId, Kms.Ct));
+                break;
+            case KeyStateEffect.InvalidState:
+                var invalid = await Assert.ThrowsAsync<KmsInvalidStateException>(call);
+                Assert.Equal("KMSInvalidStateException", invalid.ErrorCode);
+                Assert.Contains(state.ToKmsName(), invalid.Message, StringComparison.Ordinal);
+                Assert.Equal(before, await kms.Store.GetKeyAsync(scene.Subject.KeyId, Kms.Ct));
+                break;
+            default:
+                Assert.Fail($"Unknown effect {expected}.");
+                break;
+        }
+    }
+
+    [Fact]
+    public void The_table_has_a_column_for_every_key_state()
+    {
+        Assert.Equal(Enum.GetValues<KeyState>().Order(), KeyStateRules.States.Order());
+    }
+
+    [Fact]
+    public void The_table_has_a_row_for_every_operation_on_an_existing_key_and_none_for_the_others()
+    {
+        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey];
+
+        Assert.Equal(Enum.GetValues<KmsOperation>().Except(onNoKey).Order(), KeyStateRules.Operations.Order());
+        Assert.Equal(KeyStateRules.Operations.Count * KeyStateRules.States.Count, KeyStateRules.Table.Count());
+        foreach (var operation in onNoKey)
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => KeyStateRules.GetEffect(operation, KeyState.Enabled));
+        }
+    }
+
+    [Fact]
+    public void The_table_follows_aws_kms_for_the_states_the_api_reaches()
+    {
+        KmsOperation[] crypto =
+        [
+            KmsOperation.Encrypt, KmsOperation.Decrypt, KmsOperation.ReEncryptFrom, KmsOperation.ReEncryptTo,
+            KmsOperation.GenerateDataKey, KmsOperation.GenerateDataKeyWithoutPlaintext,
+        ];
+        foreach (var operation in crypto)
+        {
+            Assert.Equal(KeyStateEffect.Allowed, KeyStateRules.GetEffect(operation, KeyState.Enabled));
+            Assert.Equal(KeyStateEffect.Disabled, KeyStateRules.GetEffect(operation, KeyState.Disabled));
+            Assert.Equal(KeyStateEffect.InvalidState, KeyStateRules.GetEffect(operation, KeyState.PendingDeletion));
+            Assert.Equal(KeyStateEffect.InvalidState, KeyStateRules.GetEffect(operation, KeyState.PendingImport));
+        }
+
+        foreach (var state in KeyStateRules.States)
+        {
+            Assert.Equal(KeyStateEffect.Allowed, KeyStateRules.GetEffect(KmsOperation.DescribeKey, state));
+            Assert.Equal(state == KeyState.PendingDeletion ? KeyStateEffect.Allowed : KeyStateEffect.InvalidState, KeyStateRules.GetEffect(KmsOperation.CancelKeyDeletion, state));
+        }
+    }
+
+    /// <summary>The key under test in the requested state, a ciphertext naming it, and an enabled helper key.</summary>
+    private sealed record Scene(KeyMetadata Subject, byte[] SubjectBlob, KeyMetadata Helper, byte[] HelperBlob);
+
+    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state)
+    {
+        var km = kms.Api();
+        var helper = await km.NewKeyAsync("helper");
+        var helperBlob = await km.EncryptBlobAsync(helper.KeyId, Kms.Utf8("helper data"));
+        await km.CreateAliasAsync(HelperAlias, helper.KeyId);
+
+        KeyMetadata subject;
+        byte[] subjectBlob;
+        if (state == KeyState.PendingImport)
+        {
+            // No material, so no real ciphertext: a helper ciphertext whose header names the subject key.
+            subject = await km.NewKeyAsync("subject", KeyOrigin.External);
+            subjectBlob = Kms.WithHeaderKeyId(helperBlob, subject.KeyId);
+        }
+        else
+        {
+            subject = await km.NewKeyAsync("subject");
+            subjectBlob = await km.EncryptBlobAsync(subject.KeyId, Kms.Utf8("subject data"));
+        }
+
+        await km.CreateAliasAsync(SubjectAlias, subject.KeyId);
+        await km.TagResourceAsync(new TagResourceRequest { KeyId = subject.KeyId, Tags = [new KeyTag("existing", "tag")] }, Kms.Ct);
+
+        switch (state)
+        {
+            case KeyState.Enabled:
+            case KeyState.PendingImport:
+                break;
+            case KeyState.Disabled:
+                await km.DisableKeyAsync(new DisableKeyRequest { KeyId = subject.KeyId }, Kms.Ct);
+                break;
+            case KeyState.PendingDeletion:
+                await km.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = subject.KeyId }, Kms.Ct);
+                break;
+            default:
+                await kms.Store.SetStateInStoreAsync(subject.KeyId, state);
+                break;
+        }
+
+        Assert.Equal(state, (await km.DescribeAsync(subject.KeyId)).KeyState);
+        return new Scene(subject, subjectBlob, helper, helperBlob);
+    }
+
+    private static Func<Task> Invoke(IKeyManager km, KmsOperation operation, Scene scene)
+    {
+        var id = scene.Subject.KeyId;
+        return operation switch
+        {
+            KmsOperation.DescribeKey => () => km.DescribeKeyAsync(new DescribeKeyRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.ListResourceTags => () => km.ListResourceTagsAsync(new ListResourceTagsRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.UpdateKeyDescription => () => km.UpdateKeyDescriptionAsync(new UpdateKeyDescriptionRequest { KeyId = id, Description = "changed" }, Kms.Ct),
+            KmsOperation.EnableKey => () => km.EnableKeyAsync(new EnableKeyRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.DisableKey => () => km.DisableKeyAsync(new DisableKeyRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.ScheduleKeyDeletion => () => km.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = id, PendingWindowInDays = 7 }, Kms.Ct),
+            KmsOperation.CancelKeyDeletion => () => km.CancelKeyDeletionAsync(new CancelKeyDeletionRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.CreateAlias => () => km.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/new", TargetKeyId = id }, Kms.Ct),
+            KmsOperation.UpdateAlias => () => km.UpdateAliasAsync(new UpdateAliasRequest { AliasName = HelperAlias, TargetKeyId = id }, Kms.Ct),
+            KmsOperation.DeleteAlias => () => km.DeleteAliasAsync(new DeleteAliasRequest { AliasName = SubjectAlias }, Kms.Ct),
+            KmsOperation.TagResource => () => km.TagResourceAsync(new TagResourceRequest { KeyId = id, Tags = [new KeyTag("new", "tag")] }, Kms.Ct),
+            KmsOperation.UntagResource => () => km.UntagResourceAsync(new UntagResourceRequest { KeyId = id, TagKeys = ["existing"] }, Kms.Ct),
+            KmsOperation.Encrypt => () => km.EncryptAsync(new EncryptRequest { KeyId = id, Plaintext = new byte[] { 1, 2, 3 } }, Kms.Ct),
+            KmsOperation.Decrypt => async () => (await km.DecryptAsync(new DecryptRequest { CiphertextBlob = scene.SubjectBlob }, Kms.Ct)).Dispose(),
+            KmsOperation.ReEncryptFrom => () => km.ReEncryptAsync(new ReEncryptRequest { CiphertextBlob = scene.SubjectBlob, DestinationKeyId = scene.Helper.KeyId }, Kms.Ct),
+            KmsOperation.ReEncryptTo => () => km.ReEncryptAsync(new ReEncryptRequest { CiphertextBlob = scene.HelperBlob, DestinationKeyId = id }, Kms.Ct),
+            KmsOperation.GenerateDataKey => async () => (await km.GenerateDataKeyAsync(new GenerateDataKeyRequest { KeyId = id, KeySpec = DataKeySpec.Aes256 }, Kms.Ct)).Dispose(),
+            KmsOperation.GenerateDataKeyWithoutPlaintext => () => km.GenerateDataKeyWithoutPlaintextAsync(new GenerateDataKeyRequest { KeyId = id, KeySpec = DataKeySpec.Aes256 }, Kms.Ct),
+            _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "No invocation for this operation; add one."),
+        };
+    }
+}

@@ -1,0 +1,164 @@
+using EnvelopeKms.Tests.Infrastructure;
+
+namespace EnvelopeKms.Tests.KeyManagement;
+
+/// <summary>
+/// A key manager with one enabled key (with an alias, a tag and a ciphertext under a context) and a
+/// second key, and a way to call every <see cref="IKeyManager"/> operation on them by name, as any caller.
+/// </summary>
+internal sealed class OperationCatalog : IDisposable
+{
+    public const string Alias = "alias/main";
+    public const string OtherAlias = "alias/other";
+
+    public static readonly IReadOnlyDictionary<string, string> Context = new Dictionary<string, string> { ["tenant"] = "acme", ["table"] = "orders" };
+
+    /// <summary>Every operation of <see cref="IKeyManager"/> (the purge aside) and the audit operation it records.</summary>
+    public static readonly IReadOnlyDictionary<string, KmsOperation> Operations = new Dictionary<string, KmsOperation>
+    {
+        ["CreateKey"] = KmsOperation.CreateKey,
+        ["DescribeKey"] = KmsOperation.DescribeKey,
+        ["ListKeys"] = KmsOperation.ListKeys,
+        ["UpdateKeyDescription"] = KmsOperation.UpdateKeyDescription,
+        ["EnableKey"] = KmsOperation.EnableKey,
+        ["DisableKey"] = KmsOperation.DisableKey,
+        ["ScheduleKeyDeletion"] = KmsOperation.ScheduleKeyDeletion,
+        ["CancelKeyDeletion"] = KmsOperation.CancelKeyDeletion,
+        ["CreateAlias"] = KmsOperation.CreateAlias,
+        ["UpdateAlias"] = KmsOperation.UpdateAlias,
+        ["DeleteAlias"] = KmsOperation.DeleteAlias,
+        ["ListAliases"] = KmsOperation.ListAliases,
+        ["TagResource"] = KmsOperation.TagResource,
+        ["UntagResource"] = KmsOperation.UntagResource,
+        ["ListResourceTags"] = KmsOperation.ListResourceTags,
+        ["Encrypt"] = KmsOperation.Encrypt,
+        ["Decrypt"] = KmsOperation.Decrypt,
+        ["ReEncrypt"] = KmsOperation.ReEncryptFrom,
+        ["GenerateDataKey"] = KmsOperation.GenerateDataKey,
+        ["GenerateDataKeyWithoutPlaintext"] = KmsOperation.GenerateDataKeyWithoutPlaintext,
+        ["GenerateRandom"] = KmsOperation.GenerateRandom,
+    };
+
+    /// <summary>Operations that use key material and so record a key-material id.</summary>
+    public static readonly IReadOnlySet<string> CryptoOperations = new HashSet<string>
+    {
+        "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+    };
+
+    /// <summary>Operations that name the main key and so record its key id.</summary>
+    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom"]));
+
+    private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob)
+    {
+        Kms = kms;
+        Key = key;
+        Other = other;
+        Blob = blob;
+    }
+
+    public TestKeyManager Kms { get; }
+
+    public IKeyManager Api => Kms.Api();
+
+    public KeyMetadata Key { get; }
+
+    public KeyMetadata Other { get; }
+
+    public byte[] Blob { get; }
+
+    public static TheoryData<string> OperationNames => [.. Operations.Keys];
+
+    public static async Task<OperationCatalog> CreateAsync(TestKeyManager? kms = null)
+    {
+        kms ??= new TestKeyManager();
+        var km = kms.Api();
+        var key = await km.NewKeyAsync("main");
+        var other = await km.NewKeyAsync("other");
+        await km.CreateAliasAsync(Alias, key.KeyId);
+        await km.CreateAliasAsync(OtherAlias, other.KeyId);
+        await km.TagResourceAsync(new TagResourceRequest { KeyId = key.KeyId, Tags = [new KeyTag("existing", "tag")] }, KeyManagement.Kms.Ct);
+        var blob = await km.EncryptBlobAsync(key.KeyId, KeyManagement.Kms.Utf8("catalog secret"), Context);
+        return new OperationCatalog(kms, key, other, blob);
+    }
+
+    /// <summary>Runs a successful call of <paramref name="operation"/> on the main key (ScheduleKeyDeletion before CancelKeyDeletion is the caller's business).</summary>
+    public Task InvokeAsync(string operation, CallerIdentity? caller = null)
+    {
+        var km = Api;
+        var ct = KeyManagement.Kms.Ct;
+        var id = Key.KeyId;
+        return operation switch
+        {
+            "CreateKey" => km.CreateKeyAsync(new CreateKeyRequest { Caller = caller, Description = "new" }, ct),
+            "DescribeKey" => km.DescribeKeyAsync(new DescribeKeyRequest { Caller = caller, KeyId = id }, ct),
+            "ListKeys" => km.ListKeysAsync(new ListKeysRequest { Caller = caller }, ct),
+            "UpdateKeyDescription" => km.UpdateKeyDescriptionAsync(new UpdateKeyDescriptionRequest { Caller = caller, KeyId = id, Description = "changed" }, ct),
+            "EnableKey" => km.EnableKeyAsync(new EnableKeyRequest { Caller = caller, KeyId = id }, ct),
+            "DisableKey" => km.DisableKeyAsync(new DisableKeyRequest { Caller = caller, KeyId = id }, ct),
+            "ScheduleKeyDeletion" => km.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { Caller = caller, KeyId = id }, ct),
+            "CancelKeyDeletion" => km.CancelKeyDeletionAsync(new CancelKeyDeletionRequest { Caller = caller, KeyId = id }, ct),
+            "CreateAlias" => km.CreateAliasAsync(new CreateAliasRequest { Caller = caller, AliasName = "alias/new", TargetKeyId = id }, ct),
+            "UpdateAlias" => km.UpdateAliasAsync(new UpdateAliasRequest { Caller = caller, AliasName = OtherAlias, TargetKeyId = id }, ct),
+            "DeleteAlias" => km.DeleteAliasAsync(new DeleteAliasRequest { Caller = caller, AliasName = Alias }, ct),
+            "ListAliases" => km.ListAliasesAsync(new ListAliasesRequest { Caller = caller }, ct),
+            "TagResource" => km.TagResourceAsync(new TagResourceRequest { Caller = caller, KeyId = id, Tags = [new KeyTag("new", "tag")] }, ct),
+            "UntagResource" => km.UntagResourceAsync(new UntagResourceRequest { Caller = caller, KeyId = id, TagKeys = ["existing"] }, ct),
+            "ListResourceTags" => km.ListResourceTagsAsync(new ListResourceTagsRequest { Caller = caller, KeyId = id }, ct),
+            "Encrypt" => km.EncryptAsync(new EncryptRequest { Caller = caller, KeyId = id, Plaintext = new byte[] { 1, 2, 3 }, EncryptionContext = Context }, ct),
+            "Decrypt" => DisposeAsync(km.DecryptAsync(new DecryptRequest { Caller = caller, CiphertextBlob = Blob, EncryptionContext = Context }, ct)),
+            "ReEncrypt" => km.ReEncryptAsync(new ReEncryptRequest { Caller = caller, CiphertextBlob = Blob, SourceEncryptionContext = Context, DestinationKeyId = Other.KeyId, DestinationEncryptionContext = Context }, ct),
+            "GenerateDataKey" => DisposeAsync(km.GenerateDataKeyAsync(new GenerateDataKeyRequest { Caller = caller, KeyId = id, KeySpec = DataKeySpec.Aes256, EncryptionContext = Context }, ct)),
+            "GenerateDataKeyWithoutPlaintext" => km.GenerateDataKeyWithoutPlaintextAsync(new GenerateDataKeyRequest { Caller = caller, KeyId = id, KeySpec = DataKeySpec.Aes256, EncryptionContext = Context }, ct),
+            "GenerateRandom" => DisposeAsync(km.GenerateRandomAsync(new GenerateRandomRequest { Caller = caller, NumberOfBytes = 16 }, ct)),
+            _ => throw new ArgumentOutOfRangeException(nameof(operation)),
+        };
+    }
+
+    /// <summary>Runs a call of <paramref name="operation"/> that fails, and returns the error code it must fail with.</summary>
+    public (Func<Task> Call, string ErrorCode) Failing(string operation)
+    {
+        var km = Api;
+        var ct = KeyManagement.Kms.Ct;
+        var id = Key.KeyId;
+        const string missing = "11111111-1111-4111-8111-111111111111";
+        return operation switch
+        {
+            "CreateKey" => (() => km.CreateKeyAsync(new CreateKeyRequest { Description = new string('d', 8193) }, ct), "ValidationException"),
+            "DescribeKey" => (() => km.DescribeKeyAsync(new DescribeKeyRequest { KeyId = missing }, ct), "NotFoundException"),
+            "ListKeys" => (() => km.ListKeysAsync(new ListKeysRequest { Limit = 0 }, ct), "ValidationException"),
+            "UpdateKeyDescription" => (() => km.UpdateKeyDescriptionAsync(new UpdateKeyDescriptionRequest { KeyId = missing, Description = "x" }, ct), "NotFoundException"),
+            "EnableKey" => (() => km.EnableKeyAsync(new EnableKeyRequest { KeyId = Alias }, ct), "NotFoundException"),
+            "DisableKey" => (() => km.DisableKeyAsync(new DisableKeyRequest { KeyId = "garbage" }, ct), "NotFoundException"),
+            "ScheduleKeyDeletion" => (() => km.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = id, PendingWindowInDays = 6 }, ct), "ValidationException"),
+            "CancelKeyDeletion" => (() => km.CancelKeyDeletionAsync(new CancelKeyDeletionRequest { KeyId = id }, ct), "KMSInvalidStateException"),
+            "CreateAlias" => (() => km.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/aws/x", TargetKeyId = id }, ct), "InvalidAliasNameException"),
+            "UpdateAlias" => (() => km.UpdateAliasAsync(new UpdateAliasRequest { AliasName = "alias/missing", TargetKeyId = id }, ct), "NotFoundException"),
+            "DeleteAlias" => (() => km.DeleteAliasAsync(new DeleteAliasRequest { AliasName = "alias/missing" }, ct), "NotFoundException"),
+            "ListAliases" => (() => km.ListAliasesAsync(new ListAliasesRequest { Marker = "!!" }, ct), "InvalidMarkerException"),
+            "TagResource" => (() => km.TagResourceAsync(new TagResourceRequest { KeyId = id, Tags = [new KeyTag("aws:x", "y")] }, ct), "TagException"),
+            "UntagResource" => (() => km.UntagResourceAsync(new UntagResourceRequest { KeyId = missing, TagKeys = ["x"] }, ct), "NotFoundException"),
+            "ListResourceTags" => (() => km.ListResourceTagsAsync(new ListResourceTagsRequest { KeyId = id, Limit = 51 }, ct), "ValidationException"),
+            "Encrypt" => (() => km.EncryptAsync(new EncryptRequest { KeyId = id, Plaintext = new byte[4097] }, ct), "ValidationException"),
+            "Decrypt" => (() => km.DecryptAsync(new DecryptRequest { CiphertextBlob = Blob }, ct), "InvalidCiphertextException"),
+            "ReEncrypt" => (() => km.ReEncryptAsync(new ReEncryptRequest { CiphertextBlob = Blob, SourceEncryptionContext = Context, SourceKeyId = Other.KeyId, DestinationKeyId = Other.KeyId }, ct), "IncorrectKeyException"),
+            "GenerateDataKey" => (() => km.GenerateDataKeyAsync(new GenerateDataKeyRequest { KeyId = id, KeySpec = DataKeySpec.Aes256, NumberOfBytes = 32 }, ct), "ValidationException"),
+            "GenerateDataKeyWithoutPlaintext" => (() => km.GenerateDataKeyWithoutPlaintextAsync(new GenerateDataKeyRequest { KeyId = id, KeySpec = (DataKeySpec)5 }, ct), "ValidationException"),
+            "GenerateRandom" => (() => km.GenerateRandomAsync(new GenerateRandomRequest { NumberOfBytes = 1025 }, ct), "ValidationException"),
+            _ => throw new ArgumentOutOfRangeException(nameof(operation)),
+        };
+    }
+
+    /// <summary>Everything the store holds, for "nothing changed" checks.</summary>
+    public async Task<string> SnapshotAsync()
+    {
+        var ct = KeyManagement.Kms.Ct;
+        var keys = await Kms.Store.ListKeysAsync(null, int.MaxValue, ct);
+        var aliases = await Kms.Store.ListAliasesAsync(null, null, int.MaxValue, ct);
+        return string.Join('\n', keys.Select(k => $"{k.KeyId} v{k.Version} {k.KeyState} {k.Description} {k.DeletionDate} {string.Join(',', k.Tags)}")
+            .Concat(aliases.Select(a => $"{a.AliasName} -> {a.TargetKeyId} v{a.Version}")));
+    }
+
+    public void Dispose() => Kms.Dispose();
+
+    private static async Task DisposeAsync<T>(Task<T> call) where T : IDisposable => (await call).Dispose();
+}
