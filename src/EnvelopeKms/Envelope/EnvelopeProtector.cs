@@ -17,9 +17,6 @@ namespace EnvelopeKms.Envelope;
 /// context (and, when the protector names a key by id or ARN, for its key); a mismatch is the same
 /// <see cref="KmsInvalidCiphertextException"/> as any other invalid envelope.
 /// </remarks>
-// The span overloads and the byte[] overloads each take optional associated data; their parameter
-// types differ (spans vs arrays), so calls resolve unambiguously, as with the runtime's own crypto types.
-#pragma warning disable RS0026, RS0027
 public sealed class EnvelopeProtector
 {
     private readonly EnvelopeEncryptor _owner;
@@ -106,15 +103,18 @@ public sealed class EnvelopeProtector
             ? written
             : throw new ArgumentException("The destination is too small for the envelope; size it with GetCiphertextLength.", nameof(destination));
 
-    /// <summary>Encrypts into a new array of exactly the envelope's length.</summary>
-    public byte[] Encrypt(byte[] plaintext, byte[]? associatedData = null)
+    /// <summary>
+    /// Encrypts into a new array of exactly the envelope's length (one allocation). For associated
+    /// data, use the span overload or <see cref="EncryptAsync"/>: a second positional argument always
+    /// means the destination, so an array can never be mistaken for associated data.
+    /// </summary>
+    public byte[] Encrypt(ReadOnlySpan<byte> plaintext)
     {
-        ArgumentNullException.ThrowIfNull(plaintext);
         var entry = _owner.AcquireEncryptEntry(_slot, plaintext.Length, out var messageNumber);
         try
         {
             var envelope = new byte[entry.Header.Length + EnvelopeFormat.OneShotOverhead + plaintext.Length];
-            EnvelopeEncryptor.SealCore(entry, messageNumber, plaintext, associatedData, envelope);
+            EnvelopeEncryptor.SealCore(entry, messageNumber, plaintext, default, envelope);
             return envelope;
         }
         finally
@@ -154,12 +154,14 @@ public sealed class EnvelopeProtector
             ? written
             : throw new ArgumentException("The destination is too small for the plaintext; size it with EnvelopeEncryptor.GetPlaintextLength.", nameof(destination));
 
-    /// <summary>Decrypts into a new array of exactly the plaintext's length.</summary>
-    public byte[] Decrypt(byte[] envelope, byte[]? associatedData = null)
+    /// <summary>
+    /// Decrypts into a new array of exactly the plaintext's length (one allocation). For associated
+    /// data, use the span overload or <see cref="DecryptAsync"/>.
+    /// </summary>
+    public byte[] Decrypt(ReadOnlySpan<byte> envelope)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
         CheckBinding(envelope);
-        return _owner.Decrypt(envelope, associatedData);
+        return _owner.Decrypt(envelope);
     }
 
     /// <summary>Decrypts into a new array; waits for the key manager without blocking on a cache miss.</summary>
@@ -200,4 +202,3 @@ public sealed class EnvelopeProtector
         }
     }
 }
-#pragma warning restore RS0026, RS0027
