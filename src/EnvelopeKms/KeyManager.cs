@@ -39,6 +39,15 @@ public sealed class KeyManager : IKeyManager, IDisposable
     private RootKey? _rootKey;
     private bool _disposed;
 
+    /// <summary>
+    /// Raised after an operation changed a key in a way that caches of its data keys must honour:
+    /// <c>DisableKey</c>, <c>ScheduleKeyDeletion</c>, the purge, <c>UpdateAlias</c>, <c>DeleteAlias</c>
+    /// (and, for completeness, <c>EnableKey</c> and <c>CancelKeyDeletion</c>). Raised synchronously
+    /// on the calling thread after the change is stored; handlers must be quick and must not throw
+    /// (exceptions are swallowed). Changes made by other instances sharing the store are not seen here.
+    /// </summary>
+    public event EventHandler<KeyChangedEventArgs>? KeyChanged;
+
     /// <summary>Creates a key manager.</summary>
     /// <param name="keyStore">Where keys are kept.</param>
     /// <param name="rootKeyProvider">The root key that wraps key material in the store.</param>
@@ -720,6 +729,12 @@ public sealed class KeyManager : IKeyManager, IDisposable
             throw;
         }
 
+        if (operation is KmsOperation.DisableKey or KmsOperation.EnableKey or KmsOperation.ScheduleKeyDeletion
+            or KmsOperation.CancelKeyDeletion or KmsOperation.UpdateAlias or KmsOperation.DeleteAlias)
+        {
+            OnKeyChanged(ctx.KeyId, ctx.AliasName, operation);
+        }
+
         return result;
     }
 
@@ -880,6 +895,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
 
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
+            OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.DeleteExpiredKey);
             return true;
         }
         catch (KmsException e)
@@ -1112,6 +1128,28 @@ public sealed class KeyManager : IKeyManager, IDisposable
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private void OnKeyChanged(string? keyId, string? aliasName, KmsOperation operation)
+    {
+        if (KeyChanged is not { } handlers || (keyId is null && aliasName is null))
+        {
+            return;
+        }
+
+        var args = new KeyChangedEventArgs(keyId, aliasName, operation);
+        foreach (var handler in handlers.GetInvocationList().Cast<EventHandler<KeyChangedEventArgs>>())
+        {
+            try
+            {
+                handler(this, args);
+            }
+#pragma warning disable CA1031 // A subscriber's failure must not fail an operation that already committed.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+    }
 
     private KeyMetadata ToMetadata(KeyRecord key) => new()
     {

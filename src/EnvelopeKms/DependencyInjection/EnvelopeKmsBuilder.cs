@@ -1,6 +1,7 @@
 using EnvelopeKms;
 using EnvelopeKms.Auditing;
 using EnvelopeKms.Authorization;
+using EnvelopeKms.Envelope;
 using EnvelopeKms.Protection;
 using EnvelopeKms.Storage;
 using Microsoft.Extensions.Configuration;
@@ -47,6 +48,14 @@ public sealed class EnvelopeKmsBuilder
 
     /// <summary>Whether the configured store is durable (and so needs a root key); true for custom stores.</summary>
     internal bool StoreIsDurable { get; private set; }
+
+    /// <summary>Sets the data-key cache limits and the AES-GCM backend of the registered <see cref="IEnvelopeEncryptor"/>.</summary>
+    public EnvelopeKmsBuilder ConfigureEnvelopes(Action<EnvelopeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services?.Configure(configure);
+        return this;
+    }
 
     /// <summary>Uses a custom key store; a durable store needs a root key (<c>ProtectKeysWith*</c>).</summary>
     public EnvelopeKmsBuilder UseKeyStore(Func<IServiceProvider, IKeyStore> factory)
@@ -209,7 +218,7 @@ public sealed class EnvelopeKmsBuilder
 public static class EnvelopeKmsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IKeyManager"/> as a singleton. Options are validated at start-up, and
+    /// Registers <see cref="IKeyManager"/> and <see cref="IEnvelopeEncryptor"/> as singletons. Options are validated at start-up, and
     /// <see cref="TimeProvider"/> and <see cref="ILoggerFactory"/> are taken from the container.
     /// Without further configuration keys are kept in memory only.
     /// </summary>
@@ -223,6 +232,13 @@ public static class EnvelopeKmsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<KeyManager>(sp => builder.Build(sp, sp.GetRequiredService<IOptions<EnvelopeKmsOptions>>().Value));
         services.TryAddSingleton<IKeyManager>(sp => sp.GetRequiredService<KeyManager>());
+        services.AddOptions<EnvelopeOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EnvelopeOptions>, EnvelopeOptionsValidator>());
+        services.TryAddSingleton<EnvelopeEncryptor>(sp => new EnvelopeEncryptor(
+            sp.GetRequiredService<IKeyManager>(),
+            sp.GetRequiredService<IOptions<EnvelopeOptions>>().Value,
+            sp.GetService<TimeProvider>()));
+        services.TryAddSingleton<IEnvelopeEncryptor>(sp => sp.GetRequiredService<EnvelopeEncryptor>());
         configure?.Invoke(builder);
         return builder;
     }

@@ -72,6 +72,81 @@ public static class EncryptionContextEncoding
         return encoded;
     }
 
+    /// <summary>
+    /// Decodes a canonical encoding back into its pairs. Returns <see langword="false"/> for anything
+    /// that is not exactly the canonical encoding of some valid context (wrong lengths, unsorted or
+    /// duplicate keys, empty keys, malformed UTF-8, trailing bytes).
+    /// </summary>
+    public static bool TryDecode(ReadOnlySpan<byte> encoded, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Dictionary<string, string>? context)
+    {
+        context = null;
+        if (encoded.Length < 2 || encoded.Length > MaxEncodedLength)
+        {
+            return false;
+        }
+
+        int count = BinaryPrimitives.ReadUInt16BigEndian(encoded);
+        if (count > MaxPairs)
+        {
+            return false;
+        }
+
+        var result = new Dictionary<string, string>(count, StringComparer.Ordinal);
+        var offset = 2;
+        var previousKey = (Start: 0, Length: 0);
+        for (var i = 0; i < count; i++)
+        {
+            if (!TryReadField(encoded, ref offset, out var keyField) || !TryReadField(encoded, ref offset, out var valueField))
+            {
+                return false;
+            }
+
+            var key = encoded.Slice(keyField.Start, keyField.Length);
+            var value = encoded.Slice(valueField.Start, valueField.Length);
+            if (key.IsEmpty || (i > 0 && encoded.Slice(previousKey.Start, previousKey.Length).SequenceCompareTo(key) >= 0))
+            {
+                return false;
+            }
+
+            previousKey = keyField;
+            try
+            {
+                result.Add(StrictUtf8.GetString(key), StrictUtf8.GetString(value));
+            }
+            catch (DecoderFallbackException)
+            {
+                return false;
+            }
+        }
+
+        if (offset != encoded.Length)
+        {
+            return false;
+        }
+
+        context = result;
+        return true;
+    }
+
+    private static bool TryReadField(ReadOnlySpan<byte> encoded, ref int offset, out (int Start, int Length) field)
+    {
+        field = default;
+        if (encoded.Length - offset < 2)
+        {
+            return false;
+        }
+
+        int length = BinaryPrimitives.ReadUInt16BigEndian(encoded[offset..]);
+        if (encoded.Length - offset - 2 < length)
+        {
+            return false;
+        }
+
+        field = (offset + 2, length);
+        offset += 2 + length;
+        return true;
+    }
+
     private static int WriteField(Span<byte> destination, int offset, byte[] field)
     {
         BinaryPrimitives.WriteUInt16BigEndian(destination[offset..], (ushort)field.Length);

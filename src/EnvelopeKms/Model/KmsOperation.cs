@@ -50,3 +50,24 @@ public enum KmsOperation
     /// <summary>The purge of a key whose deletion waiting period has passed (no KMS API; recorded in the audit trail).</summary>
     DeleteExpiredKey,
 }
+
+/// <summary>Describes a change to a key that caches of its data keys must honour.</summary>
+public sealed class KeyChangedEventArgs : EventArgs
+{
+    /// <summary>Creates the event data.</summary>
+    public KeyChangedEventArgs(string? keyId, string? aliasName, KmsOperation operation)
+    {
+        KeyId = keyId;
+        AliasName = aliasName;
+        Operation = operation;
+    }
+
+    /// <summary>The id of the key that changed, when known.</summary>
+    public string? KeyId { get; }
+
+    /// <summary>The alias that was moved or deleted, for alias operations.</summary>
+    public string? AliasName { get; }
+
+    /// <summary>The operation that made the change.</summary>
+    public KmsOperation Operation { get; }
+}
