@@ -1,13 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
 using EnvelopeKms;
+using EnvelopeKms.Envelope;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvelopeKms.Tests.Documentation;
 
 /// <summary>
-/// The code example of README.md lives in the regions <c>readme-di</c> and <c>readme-console</c>
-/// below: one test runs it, another checks that README.md shows exactly this code.
+/// The code examples of README.md live in the regions <c>readme-di</c>, <c>readme-console</c> and
+/// <c>readme-envelope</c> below: tests run them, another checks that README.md shows exactly this code.
 /// </summary>
 public sealed class ReadmeExampleTests : IDisposable
 {
@@ -109,9 +110,72 @@ public sealed class ReadmeExampleTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task The_readme_envelope_example_round_trips_and_the_registered_encryptor_opens_its_envelopes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var services = new ServiceCollection();
+        services.AddEnvelopeKms(builder => builder.UseInMemoryKeyStore());
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        var kms = provider.GetRequiredService<IKeyManager>();
+        var created = await kms.CreateKeyAsync("Orders service secrets", ct);
+        await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/orders", TargetKeyId = created.KeyId }, ct);
+
+#pragma warning disable xUnit1051
+        #region readme-envelope
+        // One encryptor per application: it holds the data-key cache. (With AddEnvelopeKms, inject IEnvelopeEncryptor.)
+        using var envelopes = new EnvelopeEncryptor(kms);
+
+        // A protector fixes the KMS key and the encryption context once.
+        var orders = envelopes.CreateProtector("alias/orders", new Dictionary<string, string> { ["tenant"] = "contoso" });
+
+        // Any size: a 16-byte token or a large document. The envelope carries the key id, the encrypted
+        // data key and the context in its header; one data key serves many messages.
+        byte[] document = Encoding.UTF8.GetBytes("a large document");
+        byte[] envelope = orders.Encrypt(document);
+        byte[] opened = orders.Decrypt(envelope);
+
+        // The hot path: spans into buffers you own; with the data key cached, nothing is allocated.
+        var buffer = new byte[orders.GetCiphertextLength(document.Length)];
+        orders.TryEncrypt(document, buffer, out int written);
+        var plaintext = new byte[EnvelopeEncryptor.GetPlaintextLength(buffer)];
+        orders.TryDecrypt(buffer.AsSpan(0, written), plaintext, out int read);
+
+        // Decrypting needs only the envelope (and access to its KMS key): key and context come from the header.
+        byte[] again = await envelopes.DecryptAsync(envelope);
+        #endregion
+#pragma warning restore xUnit1051
+
+        Assert.Equal(document, opened);
+        Assert.Equal(document, plaintext);
+        Assert.Equal(document, again);
+        Assert.Equal(document.Length, read);
+        Assert.Equal(buffer.Length, written);
+        Assert.Equal(envelope.Length, written);
+        Assert.NotEqual(envelope, buffer); // a new nonce for every message
+
+        // The header names the key behind the alias and the context; another encryptor opens the envelope, and a
+        // protector for another context refuses it with the one invalid-envelope error.
+        Assert.NotEqual(-1, envelope.AsSpan().IndexOf(Encoding.ASCII.GetBytes(created.KeyId)));
+        Assert.Equal(-1, envelope.AsSpan().IndexOf("a large document"u8));
+        var registered = provider.GetRequiredService<IEnvelopeEncryptor>();
+        Assert.NotSame(envelopes, registered);
+        Assert.Equal(document, await registered.DecryptAsync(envelope, cancellationToken: ct));
+        var otherTenant = envelopes.CreateProtector("alias/orders", new Dictionary<string, string> { ["tenant"] = "fabrikam" });
+        Assert.Throws<KmsInvalidCiphertextException>(() => otherTenant.Decrypt(envelope));
+
+        // One GenerateDataKey for both messages, one Decrypt of the data key for both openings.
+        var statistics = envelopes.CacheStatistics;
+        Assert.Equal(1, statistics.EncryptMisses);
+        Assert.Equal(1, statistics.EncryptHits);
+        Assert.Equal(1, statistics.DecryptMisses);
+        Assert.Equal(2, statistics.DecryptHits);
+    }
+
     [Theory]
     [InlineData("readme-di")]
     [InlineData("readme-console")]
+    [InlineData("readme-envelope")]
     public void The_readme_shows_exactly_the_code_of_the_tested_region(string region)
     {
         var code = Region(region);
