@@ -32,8 +32,10 @@ public sealed class EnvelopeFormatDocumentationTests
         var plaintext = "hello, envelope"u8.ToArray();
         var associatedData = "row 17"u8.ToArray();
 
-        var first = protector.Encrypt(plaintext, associatedData);
-        var second = protector.Encrypt(plaintext, associatedData);
+        var first = new byte[protector.GetCiphertextLength(plaintext.Length)];
+        var second = new byte[first.Length];
+        Assert.Equal(first.Length, protector.Encrypt(plaintext, first, associatedData));
+        Assert.Equal(second.Length, protector.Encrypt(plaintext, second, associatedData));
 
         // The header table: magic, version, suite, key id (the bare id behind the alias), encrypted data key, context, salt, commitment.
         Assert.Equal("EK"u8.ToArray(), first[..2]);
