@@ -13,7 +13,8 @@ internal sealed class DataKeyEntry
     private readonly long _maxMessages;
     private readonly long _maxBytes;
     private int _references = 1;
-    private long _messages;
+    private long _messages; // message numbers handed out, including refused reservations: the nonce counter
+    private long _used; // messages actually sealed or opened under this key: what the statistics count
     private long _bytes;
 
     public DataKeyEntry(AeadKey key, byte[] header, string wrappingKeyId, long createdTimestamp, long expiresTimestamp, long maxMessages, long maxBytes)
@@ -41,7 +42,8 @@ internal sealed class DataKeyEntry
 
     public long ExpiresTimestamp { get; }
 
-    public long Messages => Volatile.Read(ref _messages);
+    /// <summary>Messages that used this key (refused reservations are not counted).</summary>
+    public long Messages => Volatile.Read(ref _used);
 
     public long Bytes => Volatile.Read(ref _bytes);
 
@@ -78,13 +80,19 @@ internal sealed class DataKeyEntry
             return false;
         }
 
-        return Interlocked.Add(ref _bytes, length) <= _maxBytes;
+        if (Interlocked.Add(ref _bytes, length) > _maxBytes)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _used);
+        return true;
     }
 
     /// <summary>Counts a use on the decrypt side.</summary>
     public void CountUse(int length)
     {
-        Interlocked.Increment(ref _messages);
+        Interlocked.Increment(ref _used);
         Interlocked.Add(ref _bytes, length);
     }
 

@@ -101,7 +101,7 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
             long encryptMessages = Volatile.Read(ref _retiredEncryptMessages);
             foreach (var entry in _encryptEntries.Keys)
             {
-                encryptMessages += Math.Min(entry.Messages, _options.MaxMessagesPerDataKey);
+                encryptMessages += entry.Messages;
             }
 
             long decryptMessages = Volatile.Read(ref _retiredDecryptMessages);
@@ -251,6 +251,7 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
     internal DataKeyEntry AcquireEncryptEntry(EncryptSlot slot, int plaintextLength, out long messageNumber)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfAboveByteLimit(plaintextLength);
         if (TryAcquireCurrent(slot, plaintextLength, out var entry, out messageNumber))
         {
             return entry;
@@ -264,6 +265,7 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
     internal async ValueTask<(DataKeyEntry Entry, long MessageNumber)> AcquireEncryptEntryAsync(EncryptSlot slot, int plaintextLength, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfAboveByteLimit(plaintextLength);
         if (TryAcquireCurrent(slot, plaintextLength, out var entry, out var messageNumber))
         {
             return (entry, messageNumber);
@@ -271,6 +273,22 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
 
         return await AcquireEncryptEntrySlowAsync(slot, plaintextLength, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A single message above the byte limit cannot be encrypted under any data key. Checked before the
+    /// cache is touched, so that a refused message neither uses up the current data key nor generates one.
+    /// </summary>
+    private void ThrowIfAboveByteLimit(int plaintextLength)
+    {
+        if (plaintextLength > _options.MaxBytesPerDataKey)
+        {
+            ThrowAboveByteLimit(plaintextLength);
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowAboveByteLimit(int plaintextLength)
+        => throw new KmsValidationException($"A message of {plaintextLength} bytes exceeds the data-key byte limit ({_options.MaxBytesPerDataKey}).");
 
     private bool TryAcquireCurrent(EncryptSlot slot, int plaintextLength, [NotNullWhen(true)] out DataKeyEntry? entry, out long messageNumber)
     {
@@ -303,10 +321,17 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
             }
 
             var entry = await GenerateEntryAsync(slot, cancellationToken).ConfigureAwait(false);
-            if (!entry.TryAcquire() || !entry.TryReserve(plaintextLength, out number))
+            var acquired = entry.TryAcquire();
+            if (!acquired || !entry.TryReserve(plaintextLength, out number))
             {
-                // A single message above the byte limit cannot be encrypted under any data key.
-                throw new KmsValidationException($"A message of {plaintextLength} bytes exceeds the data-key byte limit ({_options.MaxBytesPerDataKey}).");
+                // Unreachable: a fresh, unpublished entry always has room for one message within the byte limit.
+                if (acquired)
+                {
+                    entry.Release();
+                }
+
+                Retire(entry);
+                ThrowAboveByteLimit(plaintextLength);
             }
 
             slot.Replace(entry, this);
@@ -359,7 +384,7 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
     {
         if (_encryptEntries.TryRemove(entry, out _) && entry.Evict())
         {
-            Interlocked.Add(ref _retiredEncryptMessages, Math.Min(entry.Messages, _options.MaxMessagesPerDataKey));
+            Interlocked.Add(ref _retiredEncryptMessages, entry.Messages);
             Interlocked.Increment(ref _evictions);
         }
     }
