@@ -90,12 +90,12 @@ public sealed class EnvelopeGoldenTests
                     Assert.Equal(golden.PlaintextLength, EnvelopeEncryptor.GetPlaintextLength(envelope));
                     AssertExpectedPlaintext(golden, encryptor.Decrypt(envelope, aad));
                     AssertExpectedPlaintext(golden, await encryptor.DecryptAsync(envelope, aad, ct));
-                    AssertExpectedPlaintext(golden, encryptor.CreateProtector(manifest.KeyId, golden.EncryptionContext).Decrypt(envelope, aad));
+                    AssertExpectedPlaintext(golden, encryptor.CreateProtector(manifest.KeyId, golden.EncryptionContext).DecryptToArray(envelope, aad));
 
                     // Still bound: other associated data, or a protector for another context, fails.
                     EnvelopeAssert.FailsAsInvalid(() => encryptor.Decrypt(envelope, [.. aad ?? [], 0]), golden.Name);
                     var changed = new Dictionary<string, string>(golden.EncryptionContext ?? new Dictionary<string, string>(), StringComparer.Ordinal) { ["golden"] = "changed" };
-                    EnvelopeAssert.FailsAsInvalid(() => encryptor.CreateProtector(manifest.KeyId, changed).Decrypt(envelope, aad), golden.Name);
+                    EnvelopeAssert.FailsAsInvalid(() => encryptor.CreateProtector(manifest.KeyId, changed).DecryptToArray(envelope, aad), golden.Name);
                 }
 
                 Assert.Equal(manifest.Envelopes.Count, encryptor.CacheStatistics.DecryptMisses);
@@ -210,7 +210,7 @@ public sealed class EnvelopeGoldenTests
                 void Add(string name, byte[] plaintext, Dictionary<string, string>? context, byte[]? aad, bool recordPlaintext)
                 {
                     encryptor.ClearCache(); // Each golden envelope gets its own data key.
-                    var envelope = encryptor.CreateProtector(key.KeyId, context).Encrypt(plaintext, aad);
+                    var envelope = encryptor.CreateProtector(key.KeyId, context).EncryptToArray(plaintext, aad);
                     envelopes.Add(new GoldenEnvelope
                     {
                         Name = name,

@@ -139,8 +139,8 @@ public sealed class EnvelopeHotPathTests
         var protector = f.Encryptor.CreateProtector(f.KeyId, new Dictionary<string, string> { ["test"] = "allocations" });
         var plaintext = EnvelopeAssert.Pattern(size, size);
         byte[]? aad = aadLength == 0 ? null : EnvelopeAssert.Pattern(aadLength, aadLength);
-        var envelope = protector.Encrypt(plaintext, aad);
-        Assert.Equal(plaintext, protector.Decrypt(envelope, aad));
+        var envelope = protector.EncryptToArray(plaintext, aad);
+        Assert.Equal(plaintext, protector.DecryptToArray(envelope, aad));
         Assert.Equal(plaintext, f.Encryptor.Decrypt(envelope, aad));
 
         // One byte[] of n elements: n bytes plus the array object's header and padding, less than 32 bytes.
@@ -148,11 +148,11 @@ public sealed class EnvelopeHotPathTests
             => Assert.InRange(allocated, elements, elements + 31);
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var again = protector.Encrypt(plaintext, aad);
+        var again = protector.EncryptToArray(plaintext, aad);
         AssertOneArray(GC.GetAllocatedBytesForCurrentThread() - before, envelope.Length);
 
         before = GC.GetAllocatedBytesForCurrentThread();
-        var opened = protector.Decrypt(again, aad);
+        var opened = protector.DecryptToArray(again, aad);
         AssertOneArray(GC.GetAllocatedBytesForCurrentThread() - before, size);
 
         before = GC.GetAllocatedBytesForCurrentThread();
@@ -162,6 +162,19 @@ public sealed class EnvelopeHotPathTests
         Assert.Equal(envelope.Length, again.Length);
         Assert.Equal(plaintext, opened);
         Assert.Equal(plaintext, openedByEncryptor);
+
+        if (aad is null)
+        {
+            // The protector's own byte[] overloads (which take no associated data) allocate exactly their result.
+            before = GC.GetAllocatedBytesForCurrentThread();
+            var viaArrayOverload = protector.Encrypt(plaintext);
+            AssertOneArray(GC.GetAllocatedBytesForCurrentThread() - before, envelope.Length);
+
+            before = GC.GetAllocatedBytesForCurrentThread();
+            var openedViaArrayOverload = protector.Decrypt(viaArrayOverload);
+            AssertOneArray(GC.GetAllocatedBytesForCurrentThread() - before, size);
+            Assert.Equal(plaintext, openedViaArrayOverload);
+        }
     }
 
     public sealed record SealCase(byte[] Key, byte[] Nonce, byte[] Plaintext, byte[] AssociatedData)
@@ -229,13 +242,13 @@ public sealed class EnvelopeHotPathTests
             var plaintext = EnvelopeAssert.Pattern(5000, 5000);
             var aad = "row 17"u8.ToArray();
 
-            var fromA = a.CreateProtector(key.KeyId, context).Encrypt(plaintext, aad);
+            var fromA = a.CreateProtector(key.KeyId, context).EncryptToArray(plaintext, aad);
             var fromB = await b.EncryptAsync(key.Arn, plaintext, context, aad, ct);
 
             Assert.Equal(plaintext, b.Decrypt(fromA, aad));
-            Assert.Equal(plaintext, b.CreateProtector(key.KeyId, context).Decrypt(fromA, aad));
+            Assert.Equal(plaintext, b.CreateProtector(key.KeyId, context).DecryptToArray(fromA, aad));
             Assert.Equal(plaintext, await a.DecryptAsync(fromB, aad, ct));
-            Assert.Equal(plaintext, a.CreateProtector(key.KeyId, context).Decrypt(fromB, aad));
+            Assert.Equal(plaintext, a.CreateProtector(key.KeyId, context).DecryptToArray(fromB, aad));
             Assert.Equal(1, a.CacheStatistics.DecryptMisses);
             Assert.Equal(1, b.CacheStatistics.DecryptMisses);
         }

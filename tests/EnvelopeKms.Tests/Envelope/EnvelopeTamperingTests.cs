@@ -201,15 +201,15 @@ public sealed class EnvelopeTamperingTests : IAsyncLifetime
         foreach (var aadLength in new[] { 1, 100, 480, 481, 2000 })
         {
             var aad = EnvelopeAssert.Pattern(aadLength, aadLength);
-            var envelope = Protector.Encrypt(plaintext, aad);
-            Assert.Equal(plaintext, Protector.Decrypt(envelope, aad));
+            var envelope = Protector.EncryptToArray(plaintext, aad);
+            Assert.Equal(plaintext, Protector.DecryptToArray(envelope, aad));
 
             var flipped = (byte[])aad.Clone();
             flipped[^1] ^= 1;
             foreach (var wrong in new[] { null, [], flipped, aad[..^1], [.. aad, 0] })
             {
                 AssertRejected(envelope, plaintext, $"associated data of {aadLength} bytes, given {wrong?.Length}", wrong);
-                EnvelopeAssert.FailsAsInvalid(() => Protector.Decrypt(envelope, wrong));
+                EnvelopeAssert.FailsAsInvalid(() => Protector.DecryptToArray(envelope, wrong));
                 await EnvelopeAssert.FailsAsInvalidAsync(async () => await Protector.DecryptAsync(envelope, wrong, TestContext.Current.CancellationToken));
             }
         }

@@ -36,6 +36,22 @@ internal sealed class EnvelopeFixture : IDisposable
 /// <summary>Helpers to read and assert on envelopes.</summary>
 internal static class EnvelopeAssert
 {
+    /// <summary>Encrypts into one new array with associated data, through the span overload (the byte[] overload takes none).</summary>
+    public static byte[] EncryptToArray(this EnvelopeProtector protector, byte[] plaintext, byte[]? associatedData)
+    {
+        var envelope = new byte[protector.GetCiphertextLength(plaintext.Length)];
+        Assert.Equal(envelope.Length, protector.Encrypt(plaintext, envelope, associatedData));
+        return envelope;
+    }
+
+    /// <summary>Decrypts into one new array with associated data, through the span overload (the byte[] overload takes none).</summary>
+    public static byte[] DecryptToArray(this EnvelopeProtector protector, byte[] envelope, byte[]? associatedData)
+    {
+        var plaintext = new byte[EnvelopeEncryptor.GetPlaintextLength(envelope)];
+        Assert.Equal(plaintext.Length, protector.Decrypt(envelope, plaintext, associatedData));
+        return plaintext;
+    }
+
     /// <summary>The header of a one-shot envelope (its bytes) and its parsed fields.</summary>
     public static (byte[] Header, EnvelopeFormat.Fields Fields) Header(ReadOnlySpan<byte> envelope)
     {
