@@ -262,6 +262,33 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
         return entry;
     }
 
+    /// <summary>The header length of the slot's data key, generating one (without using a message) when there is none.</summary>
+    internal int GetHeaderLength(EncryptSlot slot)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (slot.Current is { } current)
+        {
+            return current.Header.Length;
+        }
+
+        slot.Gate.Wait();
+        try
+        {
+            if (slot.Current is { } raced)
+            {
+                return raced.Header.Length;
+            }
+
+            var entry = GenerateEntryAsync(slot, CancellationToken.None).GetAwaiter().GetResult();
+            slot.Replace(entry, this);
+            return entry.Header.Length;
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
+
     internal async ValueTask<(DataKeyEntry Entry, long MessageNumber)> AcquireEncryptEntryAsync(EncryptSlot slot, int plaintextLength, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -179,10 +179,7 @@ public sealed class EnvelopeProtector
             return current.Header.Length;
         }
 
-        var entry = _owner.AcquireEncryptEntry(_slot, 0, out _);
-        var length = entry.Header.Length;
-        entry.Release();
-        return length;
+        return _owner.GetHeaderLength(_slot);
     }
 
     /// <summary>The envelope must carry this protector's context, and its key when the protector names one by id or ARN.</summary>

@@ -40,7 +40,11 @@ internal static class EnvelopeAssert
     public static byte[] EncryptToArray(this EnvelopeProtector protector, byte[] plaintext, byte[]? associatedData)
     {
         var envelope = new byte[protector.GetCiphertextLength(plaintext.Length)];
-        Assert.Equal(envelope.Length, protector.Encrypt(plaintext, envelope, associatedData));
+        if (protector.Encrypt(plaintext, envelope, associatedData) != envelope.Length)
+        {
+            throw new InvalidOperationException("Encrypt did not fill the envelope it sized.");
+        }
+
         return envelope;
     }
 
@@ -48,7 +52,11 @@ internal static class EnvelopeAssert
     public static byte[] DecryptToArray(this EnvelopeProtector protector, byte[] envelope, byte[]? associatedData)
     {
         var plaintext = new byte[EnvelopeEncryptor.GetPlaintextLength(envelope)];
-        Assert.Equal(plaintext.Length, protector.Decrypt(envelope, plaintext, associatedData));
+        if (protector.Decrypt(envelope, plaintext, associatedData) != plaintext.Length)
+        {
+            throw new InvalidOperationException("Decrypt did not fill the plaintext it sized.");
+        }
+
         return plaintext;
     }
 
