@@ -20,7 +20,7 @@ namespace EnvelopeKms.Envelope;
 // The span overloads and the byte[] overloads each take optional associated data; their parameter
 // types differ (spans vs arrays), so calls resolve unambiguously, as with the runtime's own crypto types.
 #pragma warning disable RS0026, RS0027
-public sealed class EnvelopeProtector
+public sealed partial class EnvelopeProtector
 {
     private readonly EnvelopeEncryptor _owner;
     private readonly EncryptSlot _slot;
