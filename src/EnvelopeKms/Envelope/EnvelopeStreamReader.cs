@@ -25,6 +25,11 @@ public sealed class EnvelopeStreamReader : IDisposable
 
     internal EnvelopeStreamReader(Stream source, DataKeyEntry entry, long segmentsStart, uint streamNumber, int segmentSize, long segmentCount, long plaintextLength)
     {
+        var fields = EnvelopeFormat.ReadFields(entry.Header);
+        KeyId = fields.KeyId(entry.Header);
+        EncryptedDataKeyLength = fields.EncryptedDataKeyLength;
+        EncryptionContext = KeyManagement.EncryptionContextEncoding.TryDecode(entry.Header.AsSpan(fields.ContextStart, fields.ContextLength), out var context) ? context : new Dictionary<string, string>();
+        HeaderLength = entry.Header.Length;
         _source = source;
         _entry = entry;
         _segmentsStart = segmentsStart;
@@ -33,6 +38,21 @@ public sealed class EnvelopeStreamReader : IDisposable
         SegmentCount = segmentCount;
         PlaintextLength = plaintextLength;
     }
+
+    /// <summary>The id of the KMS key that wraps the stream's data key, from the header.</summary>
+    public string KeyId { get; }
+
+    /// <summary>The encryption context stored in (and authenticated with) the header.</summary>
+    public IReadOnlyDictionary<string, string> EncryptionContext { get; }
+
+    /// <summary>The length of the encrypted data key in the header.</summary>
+    public int EncryptedDataKeyLength { get; }
+
+    /// <summary>The length of the header (the stream number and the segments follow it).</summary>
+    public int HeaderLength { get; }
+
+    /// <summary>The stream's number under its data key (1 to 2^32 − 1), bound into every segment.</summary>
+    public long StreamNumber => _streamNumber;
 
     /// <summary>The plaintext bytes of every segment but the last.</summary>
     public int SegmentSize { get; }
