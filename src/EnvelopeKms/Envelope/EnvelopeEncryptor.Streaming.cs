@@ -77,15 +77,19 @@ public sealed partial class EnvelopeEncryptor
         var (header, streamNumber, segmentSize) = await EnvelopeStreamFormat.ReadHeaderAsync(source, cancellationToken).ConfigureAwait(false);
         var entry = await AcquireDecryptEntryAsync(header, cancellationToken).ConfigureAwait(false);
         var full = segmentSize + EnvelopeFormat.TagSize;
-        byte[]? current = null, next = null, plaintext = null;
+        byte[]? current = null, next = null, plaintext = null, plaintextOther = null;
+        var pending = Task.CompletedTask;
+        var pendingAwaited = true;
         try
         {
             current = ArrayPool<byte>.Shared.Rent(full);
             next = ArrayPool<byte>.Shared.Rent(full);
             plaintext = ArrayPool<byte>.Shared.Rent(segmentSize);
+            plaintextOther = ArrayPool<byte>.Shared.Rent(segmentSize);
             var currentLength = await ReadFullAsync(source, current, full, cancellationToken).ConfigureAwait(false);
             var nextLength = currentLength == full ? await ReadFullAsync(source, next, full, cancellationToken).ConfigureAwait(false) : 0;
             long total = 0;
+            long pendingLength = -1;
             for (long index = 0; ; index++)
             {
                 // A segment shorter than a full one, or one that nothing follows, is the last: it must carry the last flag.
@@ -101,25 +105,61 @@ public sealed partial class EnvelopeEncryptor
                     throw EnvelopeStreamFormat.Invalid();
                 }
 
-                await destination.WriteAsync(plaintext.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                total += length;
-                progress?.Report(total);
+                // Only now, authenticated, is the segment written; the previous segment's write overlapped its opening.
+                pendingAwaited = true;
+                await pending.ConfigureAwait(false);
+                if (pendingLength >= 0)
+                {
+                    total += pendingLength;
+                    progress?.Report(total);
+                }
+
+                pendingAwaited = false;
+                pending = destination.WriteAsync(plaintext.AsMemory(0, length), cancellationToken).AsTask();
+                pendingLength = length;
+                (plaintext, plaintextOther) = (plaintextOther, plaintext);
                 if (last)
                 {
-                    return;
+                    break;
                 }
 
                 (current, next) = (next, current);
                 currentLength = nextLength;
                 nextLength = currentLength == full ? await ReadFullAsync(source, next, full, cancellationToken).ConfigureAwait(false) : 0;
             }
+
+            pendingAwaited = true;
+            await pending.ConfigureAwait(false);
+            total += pendingLength;
+            progress?.Report(total);
         }
         finally
         {
+            await DrainAsync(pending, pendingAwaited).ConfigureAwait(false);
             entry.Release();
             ReturnBuffer(current, clear: false);
             ReturnBuffer(next, clear: false);
             ReturnBuffer(plaintext, clear: true);
+            ReturnBuffer(plaintextOther, clear: true);
+        }
+    }
+
+    /// <summary>After a failure, lets a write still in flight finish before its buffer goes back to the pool; the first failure is the one reported.</summary>
+    internal static async ValueTask DrainAsync(Task pending, bool awaited)
+    {
+        if (awaited)
+        {
+            return;
+        }
+
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The first failure is the one reported.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
     }
 

@@ -107,20 +107,7 @@ public sealed partial class EnvelopeProtector
         }
         finally
         {
-            if (!pendingAwaited)
-            {
-                // A failure while a write was in flight: let it finish before its buffer goes back to the pool.
-                try
-                {
-                    await pending.ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // The first failure is the one reported.
-                catch (Exception)
-#pragma warning restore CA1031
-                {
-                }
-            }
-
+            await EnvelopeEncryptor.DrainAsync(pending, pendingAwaited).ConfigureAwait(false);
             entry.Release();
             EnvelopeEncryptor.ReturnBuffer(plainCurrent, clear: true);
             EnvelopeEncryptor.ReturnBuffer(plainNext, clear: true);

@@ -244,3 +244,49 @@ internal sealed class RecordingProgress : IProgress<long>
 
     public void Report(long value) => Values.Add(value);
 }
+
+/// <summary>
+/// A destination whose writes complete later, on another thread, and copy the caller's buffer only
+/// then: a caller that reuses a buffer while its write is in flight corrupts the output. Can fail the
+/// n-th write.
+/// </summary>
+internal sealed class DelayedWriteStream(int failOnWrite = -1) : Stream
+{
+    private int _writes;
+
+    public MemoryStream Inner { get; } = new();
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("Only asynchronous writes.");
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var number = ++_writes;
+        await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        if (number == failOnWrite)
+        {
+            throw new IOException($"Write {number} failed.");
+        }
+
+        Inner.Write(buffer.Span);
+    }
+}

@@ -369,6 +369,42 @@ public sealed class StreamingTests
     }
 
     [Theory]
+    [InlineData(AeadBackend.Platform)]
+    [InlineData(AeadBackend.Libsodium)]
+    public async Task Writes_still_in_flight_while_the_next_segment_is_processed_never_see_a_reused_buffer(AeadBackend backend)
+    {
+        using var f = await StreamingFixture.CreateAsync(backend);
+        var plaintext = StreamingFixture.Plaintext((12 * Segment) + 7);
+        var ct = TestContext.Current.CancellationToken;
+
+        var encrypted = new DelayedWriteStream();
+        await f.Protector.EncryptAsync(new NonSeekableStream(new MemoryStream(plaintext)), encrypted, null, ct);
+        var ciphertext = encrypted.Inner.ToArray();
+        Assert.Equal(f.Protector.GetStreamCiphertextLength(plaintext.Length), ciphertext.Length);
+
+        var decrypted = new DelayedWriteStream();
+        await f.Encryptor.DecryptAsync(new NonSeekableStream(new MemoryStream(ciphertext)), decrypted, null, ct);
+        Assert.Equal(plaintext, decrypted.Inner.ToArray());
+    }
+
+    [Fact]
+    public async Task A_failing_destination_fails_the_operation_with_its_own_error()
+    {
+        using var f = await StreamingFixture.CreateAsync();
+        var plaintext = StreamingFixture.Plaintext(6 * Segment);
+        var ciphertext = await f.EncryptAsync(plaintext);
+        var ct = TestContext.Current.CancellationToken;
+
+        var e = await Assert.ThrowsAsync<IOException>(() => f.Protector.EncryptAsync(new MemoryStream(plaintext), new DelayedWriteStream(failOnWrite: 4), null, ct));
+        Assert.Equal("Write 4 failed.", e.Message);
+        e = await Assert.ThrowsAsync<IOException>(() => f.Encryptor.DecryptAsync(new MemoryStream(ciphertext), new DelayedWriteStream(failOnWrite: 3), null, ct));
+        Assert.Equal("Write 3 failed.", e.Message);
+
+        // Nothing is left broken: both still work.
+        Assert.Equal(plaintext, await f.DecryptAsync(await f.EncryptAsync(plaintext)));
+    }
+
+    [Theory]
     [InlineData(4095)]
     [InlineData((16 * 1024 * 1024) + 1)]
     [InlineData(0)]
