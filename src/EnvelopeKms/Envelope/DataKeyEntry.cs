@@ -89,6 +89,9 @@ internal sealed class DataKeyEntry
         return true;
     }
 
+    /// <summary>Counts the bytes of a stream's segments as they are encrypted (a stream reserves its number with 0 bytes).</summary>
+    public void CountBytes(long length) => Interlocked.Add(ref _bytes, length);
+
     /// <summary>Counts a use on the decrypt side.</summary>
     public void CountUse(int length)
     {

@@ -9,12 +9,15 @@ using Microsoft.Extensions.Options;
 
 namespace EnvelopeKms.Envelope;
 
+// The stream overloads (EnvelopeEncryptor.Streaming.cs) differ from the memory overloads by parameter types.
+#pragma warning disable RS0026, RS0027
+
 /// <summary>
 /// Envelope encryption for data of any size: each message is encrypted locally with a data key that
 /// a KMS key wraps, and the wrapped data key travels in the message header, so decryption needs
 /// nothing but the message and access to the KMS key.
 /// </summary>
-public interface IEnvelopeEncryptor
+public partial interface IEnvelopeEncryptor
 {
     /// <summary>
     /// Returns a protector bound to a KMS key and an encryption context: the span-first, allocation-free
@@ -48,14 +51,14 @@ public interface IEnvelopeEncryptor
 /// cached, encrypting and decrypting a message allocates nothing, does no I/O and makes no
 /// key-manager call. See <c>docs/envelope-format.md</c>.
 /// </summary>
-public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
+public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
 {
     private const int StackAssociatedDataLimit = 512;
     private readonly IKeyManager _keyManager;
     private readonly TimeProvider _time;
     private readonly EnvelopeOptions _options;
     private readonly long _maxAgeTicks;
-    private readonly ConcurrentDictionary<(string KeyId, string Context), EncryptSlot> _slots = new();
+    private readonly ConcurrentDictionary<(string KeyId, string Context, byte Suite), EncryptSlot> _slots = new();
     private readonly ConcurrentDictionary<byte[], DataKeyEntry> _decryptEntries = new(HeaderComparer.Instance);
     private readonly ConcurrentDictionary<byte[], DataKeyEntry>.AlternateLookup<ReadOnlySpan<byte>> _decryptLookup;
     private readonly ConcurrentDictionary<DataKeyEntry, byte> _encryptEntries = new(ReferenceEqualityComparer.Instance);
@@ -132,7 +135,7 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
         }
 
         var context = EncryptionContextEncoding.Encode(encryptionContext);
-        var slot = _slots.GetOrAdd((keyId, Convert.ToBase64String(context)), static (k, state) => new EncryptSlot(k.KeyId, state), context);
+        var slot = _slots.GetOrAdd((keyId, Convert.ToBase64String(context), EnvelopeFormat.SuiteOneShot), static (k, state) => new EncryptSlot(k.KeyId, state), context);
         return new EnvelopeProtector(this, slot, encryptionContext);
     }
 
@@ -392,8 +395,8 @@ public sealed class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
         RandomNumberGenerator.Fill(salt);
         try
         {
-            EnvelopeFormat.DeriveKeys(response.Plaintext, salt, EnvelopeFormat.SuiteOneShot, dek, commitment);
-            var header = EnvelopeFormat.BuildHeader(EnvelopeFormat.SuiteOneShot, wrappingKeyId, response.CiphertextBlob, slot.EncodedContext, salt, commitment);
+            EnvelopeFormat.DeriveKeys(response.Plaintext, salt, slot.Suite, dek, commitment);
+            var header = EnvelopeFormat.BuildHeader(slot.Suite, wrappingKeyId, response.CiphertextBlob, slot.EncodedContext, salt, commitment, _options.StreamSegmentSize);
             var now = _time.GetTimestamp();
             var entry = new DataKeyEntry(AeadKey.Create(dek, _options.Backend), header, wrappingKeyId, now, now + _maxAgeTicks, _options.MaxMessagesPerDataKey, _options.MaxBytesPerDataKey);
             _encryptEntries.TryAdd(entry, 0);
@@ -689,14 +692,18 @@ internal sealed class EncryptSlot : IDisposable
 {
     private DataKeyEntry? _current;
 
-    public EncryptSlot(string keyId, byte[] encodedContext)
+    public EncryptSlot(string keyId, byte[] encodedContext, byte suite = EnvelopeFormat.SuiteOneShot)
     {
         KeyId = keyId;
+        Suite = suite;
         EncodedContext = encodedContext;
         Context = EncryptionContextEncoding.TryDecode(encodedContext, out var context) ? context : [];
     }
 
     public string KeyId { get; }
+
+    /// <summary>The suite of the data keys in this slot (one-shot and streaming never share a data key).</summary>
+    public byte Suite { get; }
 
     public byte[] EncodedContext { get; }
 
@@ -723,3 +730,4 @@ internal static class EnvelopeErrors
 {
     public const string InvalidEnvelope = "The envelope is invalid: it is corrupt or truncated, its header was changed, the associated data does not match, or it was made for another key or context. For security the cause is not reported.";
 }
+#pragma warning restore RS0026, RS0027

@@ -34,6 +34,13 @@ internal static class EnvelopeFormat
     public const int MaxKeyIdLength = 64;
     public const int MaxEncryptedDataKeyLength = 6144;
 
+    /// <summary>The smallest and largest segment sizes of a stream (suite 0x02).</summary>
+    public const int MinSegmentSize = 4 * 1024;
+    public const int MaxSegmentSize = 16 * 1024 * 1024;
+
+    /// <summary>The size of a stream's stream number, after its header.</summary>
+    public const int StreamNumberSize = 4;
+
     /// <summary>The bytes a one-shot message adds to its plaintext besides the header.</summary>
     public const int OneShotOverhead = NonceSize + TagSize;
 

@@ -17,6 +17,12 @@ public sealed class EnvelopeOptions
     /// <summary>The most data keys cached at once on each side; the oldest are evicted first. 1000 by default.</summary>
     public int CacheCapacity { get; set; } = 1000;
 
+    /// <summary>
+    /// The plaintext bytes of every segment of an encrypted stream but the last; 64 KiB by default,
+    /// between 4 KiB and 16 MiB. Stored in each stream's header, so decryption never needs it.
+    /// </summary>
+    public int StreamSegmentSize { get; set; } = 64 * 1024;
+
     /// <summary>The AES-GCM implementation; <see cref="AeadBackend.Automatic"/> by default.</summary>
     public AeadBackend Backend { get; set; } = AeadBackend.Automatic;
 }
@@ -47,6 +53,11 @@ public sealed class EnvelopeOptionsValidator : IValidateOptions<EnvelopeOptions>
         if (options.CacheCapacity < 1)
         {
             failures.Add("EnvelopeOptions.CacheCapacity must be at least 1.");
+        }
+
+        if (options.StreamSegmentSize is < EnvelopeFormat.MinSegmentSize or > EnvelopeFormat.MaxSegmentSize)
+        {
+            failures.Add("EnvelopeOptions.StreamSegmentSize must be between 4 KiB (4096) and 16 MiB (16777216).");
         }
 
         if (!Enum.IsDefined(options.Backend))

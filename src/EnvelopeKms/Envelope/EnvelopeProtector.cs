@@ -17,7 +17,10 @@ namespace EnvelopeKms.Envelope;
 /// context (and, when the protector names a key by id or ARN, for its key); a mismatch is the same
 /// <see cref="KmsInvalidCiphertextException"/> as any other invalid envelope.
 /// </remarks>
-public sealed class EnvelopeProtector
+// EncryptAsync/DecryptAsync come as memory and as stream overloads, each with optional trailing
+// arguments; their first parameters' types differ (memory vs Stream), so calls resolve unambiguously.
+#pragma warning disable RS0026, RS0027
+public sealed partial class EnvelopeProtector
 {
     private readonly EnvelopeEncryptor _owner;
     private readonly EncryptSlot _slot;
@@ -105,7 +108,7 @@ public sealed class EnvelopeProtector
 
     /// <summary>
     /// Encrypts into a new array of exactly the envelope's length (one allocation). For associated
-    /// data, use the span overload or <see cref="EncryptAsync"/>: a second positional argument always
+    /// data, use the span overload or <see cref="EncryptAsync(ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>: a second positional argument always
     /// means the destination, so an array can never be mistaken for associated data.
     /// </summary>
     public byte[] Encrypt(ReadOnlySpan<byte> plaintext)
@@ -156,7 +159,7 @@ public sealed class EnvelopeProtector
 
     /// <summary>
     /// Decrypts into a new array of exactly the plaintext's length (one allocation). For associated
-    /// data, use the span overload or <see cref="DecryptAsync"/>.
+    /// data, use the span overload or <see cref="DecryptAsync(ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>.
     /// </summary>
     public byte[] Decrypt(ReadOnlySpan<byte> envelope)
     {
@@ -199,3 +202,4 @@ public sealed class EnvelopeProtector
         }
     }
 }
+#pragma warning restore RS0026, RS0027
