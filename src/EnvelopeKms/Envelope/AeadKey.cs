@@ -5,7 +5,11 @@ namespace EnvelopeKms.Envelope;
 /// <summary>Which AES-256-GCM implementation seals and opens envelope bodies.</summary>
 public enum AeadBackend
 {
-    /// <summary>libsodium (through NSec) where the processor supports it, otherwise the platform's <see cref="AesGcm"/>.</summary>
+    /// <summary>
+    /// Per message size, the faster of the two on this platform: libsodium (through NSec) below
+    /// 32 KiB, where its small fixed cost wins, and the platform's <see cref="AesGcm"/> from 32 KiB,
+    /// where OpenSSL's bulk throughput wins; the platform's alone where libsodium is unavailable.
+    /// </summary>
     Automatic = 0,
     /// <summary>The platform's <see cref="AesGcm"/> (OpenSSL on Linux), instances pooled per data key.</summary>
     Platform,
@@ -25,7 +29,7 @@ internal abstract class AeadKey : IDisposable
     {
         AeadBackend.Platform => new PlatformAeadKey(key),
         AeadBackend.Libsodium => new SodiumAeadKey(key),
-        _ => LibsodiumSupported ? new SodiumAeadKey(key) : new PlatformAeadKey(key),
+        _ => LibsodiumSupported ? new HybridAeadKey(key) : new PlatformAeadKey(key),
     };
 
     /// <summary>Seals: <paramref name="ciphertextAndTag"/> is the ciphertext followed by the 16-byte tag.</summary>
@@ -48,6 +52,48 @@ internal abstract class AeadKey : IDisposable
         {
             return false;
         }
+    }
+}
+
+/// <summary>
+/// Chooses the implementation per message size (both produce the same bytes): libsodium below
+/// <see cref="BulkThreshold"/>, the platform's pooled <see cref="AesGcm"/> from it on.
+/// </summary>
+internal sealed class HybridAeadKey : AeadKey
+{
+    /// <summary>Measured on this project's machine kind: see benchmarks/README.md.</summary>
+    public const int BulkThreshold = 32 * 1024;
+
+    private readonly SodiumAeadKey _small;
+    private readonly PlatformAeadKey _bulk;
+
+    public HybridAeadKey(ReadOnlySpan<byte> key)
+    {
+        _small = new SodiumAeadKey(key);
+        _bulk = new PlatformAeadKey(key);
+    }
+
+    public override void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData, Span<byte> ciphertextAndTag)
+    {
+        if (plaintext.Length < BulkThreshold)
+        {
+            _small.Seal(nonce, plaintext, associatedData, ciphertextAndTag);
+        }
+        else
+        {
+            _bulk.Seal(nonce, plaintext, associatedData, ciphertextAndTag);
+        }
+    }
+
+    public override bool TryOpen(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertextAndTag, ReadOnlySpan<byte> associatedData, Span<byte> plaintext)
+        => plaintext.Length < BulkThreshold
+            ? _small.TryOpen(nonce, ciphertextAndTag, associatedData, plaintext)
+            : _bulk.TryOpen(nonce, ciphertextAndTag, associatedData, plaintext);
+
+    public override void Dispose()
+    {
+        _small.Dispose();
+        _bulk.Dispose();
     }
 }
 

@@ -163,8 +163,13 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
 
     /// <inheritdoc />
     public bool TryDecrypt(ReadOnlySpan<byte> envelope, Span<byte> destination, out int bytesWritten, ReadOnlySpan<byte> associatedData = default)
+        => TryDecryptCore(envelope, destination, out bytesWritten, associatedData, out _);
+
+    /// <summary>Decrypts and reports the cache entry used, so a protector can keep it for its next message.</summary>
+    internal bool TryDecryptCore(ReadOnlySpan<byte> envelope, Span<byte> destination, out int bytesWritten, ReadOnlySpan<byte> associatedData, out DataKeyEntry? used)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        used = null;
         var headerLength = ReadOneShotHeaderLength(envelope);
         var length = envelope.Length - headerLength - EnvelopeFormat.OneShotOverhead;
         if (destination.Length < length)
@@ -183,9 +188,50 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
             entry.Release();
         }
 
+        used = entry;
         bytesWritten = length;
         return true;
     }
+
+    /// <summary>
+    /// Decrypts with an entry the caller already matched to the envelope's header bytes. Returns the
+    /// plaintext length, <see cref="DestinationTooSmall"/>, or <see cref="EntryUnusable"/> when the entry was
+    /// evicted or expired (the caller then takes the ordinary path).
+    /// </summary>
+    internal int TryDecryptWithEntry(DataKeyEntry entry, ReadOnlySpan<byte> envelope, Span<byte> destination, ReadOnlySpan<byte> associatedData)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!entry.TryAcquire())
+        {
+            return EntryUnusable;
+        }
+
+        try
+        {
+            if (entry.IsEvicted || _time.GetTimestamp() >= entry.ExpiresTimestamp)
+            {
+                return EntryUnusable;
+            }
+
+            var headerLength = entry.Header.Length;
+            var length = envelope.Length - headerLength - EnvelopeFormat.OneShotOverhead;
+            if (destination.Length < length)
+            {
+                return DestinationTooSmall;
+            }
+
+            entry.CountUse(1);
+            OpenCore(entry, envelope, headerLength, destination[..length], associatedData);
+            return length;
+        }
+        finally
+        {
+            entry.Release();
+        }
+    }
+
+    internal const int EntryUnusable = -1;
+    internal const int DestinationTooSmall = -2;
 
     /// <inheritdoc />
     public byte[] Decrypt(ReadOnlySpan<byte> envelope, ReadOnlySpan<byte> associatedData = default)

@@ -25,6 +25,7 @@ public sealed partial class EnvelopeProtector
     private readonly EnvelopeEncryptor _owner;
     private readonly EncryptSlot _slot;
     private readonly byte[]? _boundKeyId;
+    private DataKeyEntry? _lastDecrypt;
 
     internal EnvelopeProtector(EnvelopeEncryptor owner, EncryptSlot slot, IReadOnlyDictionary<string, string>? encryptionContext)
     {
@@ -146,8 +147,28 @@ public sealed partial class EnvelopeProtector
     /// <exception cref="KmsInvalidCiphertextException">The envelope is invalid or was not made for this protector's key and context.</exception>
     public bool TryDecrypt(ReadOnlySpan<byte> envelope, Span<byte> destination, out int bytesWritten, ReadOnlySpan<byte> associatedData = default)
     {
+        // Fast path: the same header as the last envelope this protector opened, so the binding was
+        // checked and the data key found for exactly these bytes; skip the parse and the cache lookup.
+        if (Volatile.Read(ref _lastDecrypt) is { } last
+            && envelope.Length >= last.Header.Length + EnvelopeFormat.OneShotOverhead
+            && envelope[..last.Header.Length].SequenceEqual(last.Header))
+        {
+            var result = _owner.TryDecryptWithEntry(last, envelope, destination, associatedData);
+            if (result != EnvelopeEncryptor.EntryUnusable)
+            {
+                bytesWritten = Math.Max(0, result);
+                return result >= 0;
+            }
+        }
+
         CheckBinding(envelope);
-        return _owner.TryDecrypt(envelope, destination, out bytesWritten, associatedData);
+        var decrypted = _owner.TryDecryptCore(envelope, destination, out bytesWritten, associatedData, out var used);
+        if (used is not null)
+        {
+            Volatile.Write(ref _lastDecrypt, used);
+        }
+
+        return decrypted;
     }
 
     /// <summary>Decrypts into <paramref name="destination"/> and returns the plaintext's length.</summary>
