@@ -77,6 +77,36 @@ public sealed class SqliteKeyStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Four_stores_on_one_file_incrementing_one_key_lose_no_update()
+    {
+        var key = await new SqliteKeyStore(DatabasePath).InsertKeyAsync(Key("77777777-7777-7777-7777-777777777777") with { Description = "0" }, Ct);
+        const int Writers = 4, Increments = 25;
+
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
+        {
+            var store = new SqliteKeyStore(DatabasePath);
+            for (var done = 0; done < Increments;)
+            {
+                var current = (await store.GetKeyAsync(key.KeyId, Ct))!;
+                var next = current with { Description = $"{int.Parse(current.Description, System.Globalization.CultureInfo.InvariantCulture) + 1}" };
+                try
+                {
+                    await store.UpdateKeyAsync(next, Ct);
+                    done++;
+                }
+                catch (KeyStoreConflictException)
+                {
+                    // Lost the race: re-read and try again.
+                }
+            }
+        }, Ct)));
+
+        var final = (await new SqliteKeyStore(DatabasePath).GetKeyAsync(key.KeyId, Ct))!;
+        Assert.Equal($"{Writers * Increments}", final.Description);
+        Assert.Equal(1 + (Writers * Increments), final.Version);
+    }
+
+    [Fact]
     public async Task A_locked_database_is_reported_as_storage_unavailable_and_nothing_changes()
     {
         var store = new SqliteKeyStore(DatabasePath);
