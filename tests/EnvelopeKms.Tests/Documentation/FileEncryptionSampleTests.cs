@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace EnvelopeKms.Tests.Documentation;
@@ -11,12 +10,12 @@ public sealed partial class FileEncryptionSampleTests : IDisposable
     [Fact]
     public async Task The_file_encryption_sample_round_trips_a_file_shows_its_header_reads_one_segment_and_rejects_a_flipped_byte()
     {
-        var first = await RunSampleAsync("1", _folder);
+        var first = await SampleProcess.RunAsync("EnvelopeKms.Samples.FileEncryption", "1", _folder);
         Assert.True(first.ExitCode == 0, $"The first run exited with {first.ExitCode}:\n{first.Output}");
         var keyId = CreatedKey().Match(first.Output) is { Success: true } m ? m.Groups[1].Value : throw new Xunit.Sdk.XunitException($"No 'Created key:' line:\n{first.Output}");
         AssertStory(first.Output, keyId);
 
-        var second = await RunSampleAsync("1", _folder);
+        var second = await SampleProcess.RunAsync("EnvelopeKms.Samples.FileEncryption", "1", _folder);
         Assert.True(second.ExitCode == 0, $"The second run exited with {second.ExitCode}:\n{second.Output}");
         Assert.DoesNotContain("Created key:", second.Output, StringComparison.Ordinal);
         Assert.Contains($"Reusing key: {keyId} (alias/file-encryption)", second.Output, StringComparison.Ordinal);
@@ -28,7 +27,7 @@ public sealed partial class FileEncryptionSampleTests : IDisposable
     [Fact]
     public async Task The_file_encryption_sample_refuses_a_size_that_is_not_a_number()
     {
-        var run = await RunSampleAsync("lots", _folder);
+        var run = await SampleProcess.RunAsync("EnvelopeKms.Samples.FileEncryption", "lots", _folder);
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("Usage:", run.Output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_folder));
@@ -75,43 +74,6 @@ public sealed partial class FileEncryptionSampleTests : IDisposable
         var encrypted = EncryptedLine().Match(output);
         Assert.True(encrypted.Success, output);
         Assert.Equal(encrypted.Groups[1].Value, encrypted.Groups[2].Value);
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunSampleAsync(string sizeMiB, string folder)
-    {
-        var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var targetFramework = baseDirectory.Name;
-        var configuration = baseDirectory.Parent!.Name;
-        var assembly = RepositoryFiles.PathOf($"samples/EnvelopeKms.Samples.FileEncryption/bin/{configuration}/{targetFramework}/EnvelopeKms.Samples.FileEncryption.dll");
-        Assert.True(File.Exists(assembly), $"The sample is not built at {assembly}; build the solution first.");
-
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            WorkingDirectory = Path.GetTempPath(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(assembly);
-        start.ArgumentList.Add(sizeMiB);
-        start.ArgumentList.Add(folder);
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     [GeneratedRegex(@"Created key: ([0-9a-f-]{36})")]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace EnvelopeKms.Tests.Documentation;
@@ -11,7 +10,7 @@ public sealed partial class QuickstartTests : IDisposable
     [Fact]
     public async Task The_quickstart_tells_its_story_on_a_first_run_and_reuses_its_key_on_a_later_run()
     {
-        var first = await RunQuickstartAsync(_folder);
+        var first = await SampleProcess.RunAsync("EnvelopeKms.Samples.Quickstart", _folder);
         Assert.True(first.ExitCode == 0, $"The first run exited with {first.ExitCode}:\n{first.Output}");
         Assert.Contains("First run: created a development root key file with owner-only permissions", first.Output, StringComparison.Ordinal);
         Assert.Contains("production must supply the root key", first.Output, StringComparison.Ordinal);
@@ -27,7 +26,7 @@ public sealed partial class QuickstartTests : IDisposable
         }
 
         var rootKey = await File.ReadAllBytesAsync(rootKeyPath, TestContext.Current.CancellationToken);
-        var second = await RunQuickstartAsync(_folder);
+        var second = await SampleProcess.RunAsync("EnvelopeKms.Samples.Quickstart", _folder);
         Assert.True(second.ExitCode == 0, $"The second run exited with {second.ExitCode}:\n{second.Output}");
         Assert.DoesNotContain("First run", second.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Created key:", second.Output, StringComparison.Ordinal);
@@ -46,13 +45,13 @@ public sealed partial class QuickstartTests : IDisposable
     [Fact]
     public async Task The_quickstart_stops_with_a_clear_error_and_creates_no_new_root_key_when_the_root_key_file_of_its_store_is_gone()
     {
-        var first = await RunQuickstartAsync(_folder);
+        var first = await SampleProcess.RunAsync("EnvelopeKms.Samples.Quickstart", _folder);
         Assert.True(first.ExitCode == 0, $"The first run exited with {first.ExitCode}:\n{first.Output}");
         var rootKeyPath = Path.Combine(_folder, "development-root.key");
         File.Delete(rootKeyPath);
         var storeMetadata = await File.ReadAllBytesAsync(Path.Combine(_folder, "store", "store.json"), TestContext.Current.CancellationToken);
 
-        var second = await RunQuickstartAsync(_folder);
+        var second = await SampleProcess.RunAsync("EnvelopeKms.Samples.Quickstart", _folder);
 
         Assert.True(second.ExitCode == 1, $"The run without its root key exited with {second.ExitCode}:\n{second.Output}");
         Assert.Contains("RootKeyException: The development root key file", second.Output, StringComparison.Ordinal);
@@ -93,44 +92,6 @@ public sealed partial class QuickstartTests : IDisposable
             Assert.True(found >= 0, $"The quickstart output lacks '{line}' (in this order):\n{output}");
             position = found + line.Length;
         }
-    }
-
-    /// <summary>Runs the built sample with <c>dotnet</c>, in the test's temporary folder so nothing lands in the repository.</summary>
-    private static async Task<(int ExitCode, string Output)> RunQuickstartAsync(string folder)
-    {
-        // The sample is built beside this test project (same configuration and target framework).
-        var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var targetFramework = baseDirectory.Name;
-        var configuration = baseDirectory.Parent!.Name;
-        var assembly = RepositoryFiles.PathOf($"samples/EnvelopeKms.Samples.Quickstart/bin/{configuration}/{targetFramework}/EnvelopeKms.Samples.Quickstart.dll");
-        Assert.True(File.Exists(assembly), $"The quickstart is not built at {assembly}; build the solution first.");
-
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            WorkingDirectory = Path.GetTempPath(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(assembly);
-        start.ArgumentList.Add(folder);
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     [GeneratedRegex(@"Created key: ([0-9a-f-]{36})")]
