@@ -24,23 +24,13 @@ public sealed class GoldenCiphertextTests
 {
     /// <summary>The folder the explicit generator writes. Change it only when the format changes, and add the new folder to <see cref="CommittedVersions"/>.</summary>
     private const string GeneratorVersion = "v1";
-    private const string StoreDirectoryName = "store";
-    private const string ManifestFileName = "golden.json";
+    private const string StoreDirectoryName = GoldenData.StoreDirectoryName;
+    private const string ManifestFileName = GoldenData.ManifestFileName;
     private const string AliasName = "alias/golden-v1";
 
-    /// <summary>
-    /// TEST-ONLY root key: the bytes 0x01..0x20. It protects nothing but the committed golden store; it
-    /// must never be used anywhere else.
-    /// </summary>
-    private static byte[] TestOnlyRootKey() => [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
+    private static byte[] TestOnlyRootKey() => GoldenData.TestOnlyRootKey();
 
-    private static readonly JsonSerializerOptions ManifestJson = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    private static JsonSerializerOptions ManifestJson => GoldenData.ManifestJson;
 
     public sealed record GoldenManifest
     {
@@ -265,32 +255,7 @@ public sealed class GoldenCiphertextTests
         }
     }
 
-    private static KeyManager OpenGoldenStore(string directory)
-        => new(new FileSystemKeyStore(directory), new StaticRootKeyProvider(TestOnlyRootKey()));
+    private static KeyManager OpenGoldenStore(string directory) => GoldenData.OpenStore(directory);
 
-    /// <summary>
-    /// Reads the manifest from the test output directory and copies the committed store to a temporary
-    /// directory, so that a test never changes committed data. The caller deletes the copy.
-    /// </summary>
-    private static (GoldenManifest Manifest, string StoreCopy) LoadGolden(string version)
-    {
-        var folder = Path.Combine(AppContext.BaseDirectory, "Golden", version);
-        var manifestPath = Path.Combine(folder, ManifestFileName);
-        Assert.True(File.Exists(manifestPath), $"The golden manifest {manifestPath} is missing from the test output.");
-        var manifest = JsonSerializer.Deserialize<GoldenManifest>(File.ReadAllBytes(manifestPath), ManifestJson)
-            ?? throw new InvalidOperationException($"{manifestPath} is empty.");
-
-        var source = Path.Combine(folder, StoreDirectoryName);
-        var copy = Directory.CreateTempSubdirectory($"envelopekms-golden-{version}-").FullName;
-        var files = Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories).ToList();
-        Assert.NotEmpty(files);
-        foreach (var file in files)
-        {
-            var destination = Path.Combine(copy, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
-
-        return (manifest, copy);
-    }
+    private static (GoldenManifest Manifest, string StoreCopy) LoadGolden(string folder) => GoldenData.Load<GoldenManifest>(folder);
 }

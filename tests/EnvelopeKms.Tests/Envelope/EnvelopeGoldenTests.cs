@@ -25,25 +25,15 @@ namespace EnvelopeKms.Tests.Envelope;
 public sealed class EnvelopeGoldenTests
 {
     private const string GeneratorFolder = "envelope-v1";
-    private const string StoreDirectoryName = "store";
-    private const string ManifestFileName = "golden.json";
+    private const string StoreDirectoryName = GoldenData.StoreDirectoryName;
+    private const string ManifestFileName = GoldenData.ManifestFileName;
 
     /// <summary>Every committed golden-envelope folder under <c>Golden/</c>; each must keep decrypting.</summary>
     public static TheoryData<string> CommittedFolders { get; } = ["envelope-v1"];
 
-    /// <summary>
-    /// TEST-ONLY root key: the bytes 0x01..0x20 (as for the KMS golden ciphertexts). It protects
-    /// nothing but the committed golden store and must never be used anywhere else.
-    /// </summary>
-    private static byte[] TestOnlyRootKey() => [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
+    private static byte[] TestOnlyRootKey() => GoldenData.TestOnlyRootKey();
 
-    private static readonly JsonSerializerOptions ManifestJson = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    private static JsonSerializerOptions ManifestJson => GoldenData.ManifestJson;
 
     public sealed record GoldenEnvelopeManifest
     {
@@ -286,29 +276,7 @@ public sealed class EnvelopeGoldenTests
         }
     }
 
-    private static KeyManager OpenGoldenStore(string directory)
-        => new(new FileSystemKeyStore(directory), new StaticRootKeyProvider(TestOnlyRootKey()));
+    private static KeyManager OpenGoldenStore(string directory) => GoldenData.OpenStore(directory);
 
-    /// <summary>Reads the manifest from the test output and copies the committed store to a temporary directory (the caller deletes it).</summary>
-    private static (GoldenEnvelopeManifest Manifest, string StoreCopy) LoadGolden(string folder)
-    {
-        var directory = Path.Combine(AppContext.BaseDirectory, "Golden", folder);
-        var manifestPath = Path.Combine(directory, ManifestFileName);
-        Assert.True(File.Exists(manifestPath), $"The golden manifest {manifestPath} is missing from the test output.");
-        var manifest = JsonSerializer.Deserialize<GoldenEnvelopeManifest>(File.ReadAllBytes(manifestPath), ManifestJson)
-            ?? throw new InvalidOperationException($"{manifestPath} is empty.");
-
-        var source = Path.Combine(directory, StoreDirectoryName);
-        var copy = Directory.CreateTempSubdirectory($"envelopekms-golden-{folder}-").FullName;
-        var files = Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories).ToList();
-        Assert.NotEmpty(files);
-        foreach (var file in files)
-        {
-            var destination = Path.Combine(copy, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
-
-        return (manifest, copy);
-    }
+    private static (GoldenEnvelopeManifest Manifest, string StoreCopy) LoadGolden(string folder) => GoldenData.Load<GoldenEnvelopeManifest>(folder);
 }
