@@ -37,6 +37,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
     private readonly SemaphoreSlim _rootKeyGate = new(1, 1);
     private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _materials = new();
     private RootKey? _rootKey;
+    private readonly IKeyStoreChangeNotifier? _notifier;
     private bool _disposed;
 
     /// <summary>
@@ -44,7 +45,9 @@ public sealed class KeyManager : IKeyManager, IDisposable
     /// <c>DisableKey</c>, <c>ScheduleKeyDeletion</c>, the purge, <c>UpdateAlias</c>, <c>DeleteAlias</c>
     /// (and, for completeness, <c>EnableKey</c> and <c>CancelKeyDeletion</c>). Raised synchronously
     /// on the calling thread after the change is stored; handlers must be quick and must not throw
-    /// (exceptions are swallowed). Changes made by other instances sharing the store are not seen here.
+    /// (exceptions are swallowed). When the store implements <see cref="IKeyStoreChangeNotifier"/> (the
+    /// SQLite and PostgreSQL stores do), changes made by other instances sharing the store are raised
+    /// too, on a background thread, with a <see langword="null"/> <see cref="KeyChangedEventArgs.Operation"/>.
     /// </summary>
     public event EventHandler<KeyChangedEventArgs>? KeyChanged;
 
@@ -90,6 +93,12 @@ public sealed class KeyManager : IKeyManager, IDisposable
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
+        }
+
+        if (keyStore is IKeyStoreChangeNotifier notifier)
+        {
+            _notifier = notifier;
+            notifier.Changed += OnStoreChanged;
         }
     }
 
@@ -674,6 +683,11 @@ public sealed class KeyManager : IKeyManager, IDisposable
         }
 
         _disposed = true;
+        if (_notifier is not null)
+        {
+            _notifier.Changed -= OnStoreChanged;
+        }
+
         foreach (var material in _materials.Values)
         {
             CryptographicOperations.ZeroMemory(material);
@@ -1129,9 +1143,27 @@ public sealed class KeyManager : IKeyManager, IDisposable
 
     // ---------------------------------------------------------------- helpers
 
+    private void OnStoreChanged(object? sender, KeyStoreChangedEventArgs e)
+    {
+        if (!_disposed)
+        {
+            RaiseKeyChanged(e.KeyId, e.AliasName, operation: null);
+        }
+    }
+
     private void OnKeyChanged(string? keyId, string? aliasName, KmsOperation operation)
     {
-        if (KeyChanged is not { } handlers || (keyId is null && aliasName is null))
+        if (keyId is null && aliasName is null)
+        {
+            return;
+        }
+
+        RaiseKeyChanged(keyId, aliasName, operation);
+    }
+
+    private void RaiseKeyChanged(string? keyId, string? aliasName, KmsOperation? operation)
+    {
+        if (KeyChanged is not { } handlers)
         {
             return;
         }

@@ -688,6 +688,12 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
 
     private void OnKeyChanged(object? sender, KeyChangedEventArgs e)
     {
+        if (e.IsReset)
+        {
+            ClearCache();
+            return;
+        }
+
         foreach (var slot in _slots.Values)
         {
             if (slot.Current is { } current && (current.WrappingKeyId == e.KeyId || (e.AliasName is not null && slot.KeyId == e.AliasName)))

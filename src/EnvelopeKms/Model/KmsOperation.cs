@@ -55,7 +55,7 @@ public enum KmsOperation
 public sealed class KeyChangedEventArgs : EventArgs
 {
     /// <summary>Creates the event data.</summary>
-    public KeyChangedEventArgs(string? keyId, string? aliasName, KmsOperation operation)
+    public KeyChangedEventArgs(string? keyId, string? aliasName, KmsOperation? operation)
     {
         KeyId = keyId;
         AliasName = aliasName;
@@ -68,6 +68,12 @@ public sealed class KeyChangedEventArgs : EventArgs
     /// <summary>The alias that was moved or deleted, for alias operations.</summary>
     public string? AliasName { get; }
 
-    /// <summary>The operation that made the change.</summary>
-    public KmsOperation Operation { get; }
+    /// <summary>
+    /// The operation of this key manager that made the change, or <see langword="null"/> for a change
+    /// the key store reported (made by another instance sharing the store).
+    /// </summary>
+    public KmsOperation? Operation { get; }
+
+    /// <summary>Whether anything may have changed: the key store lost track of changes, so every cache entry is suspect.</summary>
+    public bool IsReset => KeyId is null && AliasName is null;
 }
