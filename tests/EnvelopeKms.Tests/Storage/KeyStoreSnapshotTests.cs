@@ -1,0 +1,416 @@
+using System.Security.Cryptography;
+using System.Text;
+using EnvelopeKms.KeyManagement;
+using EnvelopeKms.Protection;
+using EnvelopeKms.Storage;
+using EnvelopeKms.Storage.Sqlite;
+using EnvelopeKms.Tests.Infrastructure;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace EnvelopeKms.Tests.Storage;
+
+/// <summary>
+/// Backup and restore (<see cref="KeyStoreSnapshot"/>): a snapshot exported from one provider and
+/// imported into another round-trips every key, key-material version and alias, and every ciphertext
+/// made before the export decrypts through the destination; a modified or truncated snapshot, a wrong
+/// root key or a clashing destination is refused before anything is written.
+/// </summary>
+public sealed class KeyStoreSnapshotTests : IDisposable
+{
+    private static readonly Dictionary<string, string> Context = new(StringComparer.Ordinal) { ["purpose"] = "backup" };
+    private readonly TemporaryStoreDirectory _directory = new("snapshot");
+    private int _stores;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _directory.Dispose();
+
+    public static TheoryData<string, string> ProviderPairs => new()
+    {
+        { "memory", "file" },
+        { "file", "sqlite" },
+        { "sqlite", "memory" },
+        { "sqlite", "sqlite" },
+    };
+
+    private IKeyStore NewStore(string kind)
+    {
+        var path = Path.Combine(_directory.Parent, $"store-{Interlocked.Increment(ref _stores)}");
+        return kind switch
+        {
+            "memory" => new InMemoryKeyStore(),
+            "file" => new FileSystemKeyStore(path),
+            "sqlite" => new SqliteKeyStore(path + ".db"),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown store kind"),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(ProviderPairs))]
+    public async Task A_snapshot_imported_into_another_provider_round_trips_every_key_alias_and_ciphertext(string from, string to)
+    {
+        using var source = new TestKeyManager(NewStore(from));
+        var population = await Population.CreateAsync(source.Manager);
+        using var snapshot = new MemoryStream();
+        var exported = await KeyStoreSnapshot.ExportAsync(source.Store, source.RootKey, snapshot, source.Clock, Ct);
+        Assert.Equal(new KeyStoreSnapshotSummary(4, 3, 3, source.Clock.GetUtcNow(), exported.SourceRootKeyCheckValue), exported);
+
+        var destinationStore = NewStore(to);
+        snapshot.Position = 0;
+        var imported = await KeyStoreSnapshot.ImportAsync(snapshot, destinationStore, source.RootKey, cancellationToken: Ct);
+        Assert.Equal(exported, imported);
+
+        await AssertSameRecordsAsync(source.Store, destinationStore);
+        using var destination = new TestKeyManager(destinationStore, source.RootKey);
+        await population.AssertUsableThroughAsync(destination.Manager);
+    }
+
+    [Fact]
+    public async Task Importing_under_another_root_key_rewraps_every_material_and_keeps_ciphertexts_readable()
+    {
+        var sourceRoot = new PassphraseRootKeyProvider("correct horse battery staple", PassphraseRootKeyProvider.MinimumIterations);
+        using var source = new TestKeyManager(NewStore("sqlite"), sourceRoot);
+        var population = await Population.CreateAsync(source.Manager);
+        using var snapshot = new MemoryStream();
+        await KeyStoreSnapshot.ExportAsync(source.Store, sourceRoot, snapshot, source.Clock, Ct);
+
+        var destinationRoot = new StaticRootKeyProvider(RandomNumberGenerator.GetBytes(32));
+        var destinationStore = NewStore("file");
+        snapshot.Position = 0;
+        await KeyStoreSnapshot.ImportAsync(snapshot, destinationStore, sourceRoot, new KeyStoreImportOptions { DestinationRootKeyProvider = destinationRoot }, Ct);
+
+        var sourceKeys = await source.Store.ListKeysAsync(null, 100, Ct);
+        var destinationKeys = await destinationStore.ListKeysAsync(null, 100, Ct);
+        var metadata = await destinationStore.GetMetadataAsync(Ct);
+        using (var root = await destinationRoot.GetRootKeyAsync(null, Ct))
+        {
+            Assert.Equal(root.KeyCheckValue, metadata!.RootKeyCheckValue);
+        }
+
+        foreach (var (before, after) in sourceKeys.Zip(destinationKeys))
+        {
+            Assert.Equal(before.KeyMaterials.Select(m => m.KeyMaterialId), after.KeyMaterials.Select(m => m.KeyMaterialId));
+            Assert.All(before.KeyMaterials.Zip(after.KeyMaterials), pair => Assert.NotEqual(pair.First.WrappedMaterial, pair.Second.WrappedMaterial));
+        }
+
+        using var destination = new TestKeyManager(destinationStore, destinationRoot);
+        await population.AssertUsableThroughAsync(destination.Manager);
+
+        // The source's root key no longer opens the destination.
+        using var wrong = new TestKeyManager(destinationStore, sourceRoot);
+        await Assert.ThrowsAsync<KmsRootKeyException>(() => wrong.Manager.DescribeKeyAsync(population.Enabled, Ct));
+    }
+
+    [Fact]
+    public async Task A_snapshot_hides_descriptions_tags_aliases_and_wrapped_material()
+    {
+        using var source = new TestKeyManager();
+        await Population.CreateAsync(source.Manager);
+        using var snapshot = new MemoryStream();
+        await KeyStoreSnapshot.ExportAsync(source.Store, source.RootKey, snapshot, source.Clock, Ct);
+        var bytes = snapshot.ToArray();
+
+        foreach (var secret in new[] { "backup-enabled", "cost-center", "alias/backup", Population.TagValue })
+        {
+            Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)));
+        }
+
+        foreach (var key in await source.Store.ListKeysAsync(null, 100, Ct))
+        {
+            Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(key.KeyId)));
+            foreach (var material in key.KeyMaterials)
+            {
+                Assert.Equal(-1, bytes.AsSpan().IndexOf(material.WrappedMaterial.AsSpan(1, 12)));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Every_single_bit_flip_in_a_snapshot_is_refused_and_nothing_is_written()
+    {
+        var bytes = await SmallSnapshotAsync();
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var tampered = (byte[])bytes.Clone();
+            tampered[i] ^= (byte)(1 << (i % 8));
+            await AssertRefusedAsync(tampered, $"bit {i % 8} of byte {i} of {bytes.Length}");
+        }
+    }
+
+    [Fact]
+    public async Task Every_truncation_of_a_snapshot_and_appended_data_are_refused_and_nothing_is_written()
+    {
+        var bytes = await SmallSnapshotAsync();
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            await AssertRefusedAsync(bytes[..length], $"the first {length} of {bytes.Length} bytes");
+        }
+
+        await AssertRefusedAsync([.. bytes, 0], "one byte appended");
+        await AssertRefusedAsync([.. bytes, .. bytes], "the snapshot twice");
+    }
+
+    [Fact]
+    public async Task A_snapshot_does_not_open_with_another_root_key()
+    {
+        var bytes = await SmallSnapshotAsync();
+        var store = new InMemoryKeyStore();
+        var error = await Assert.ThrowsAsync<KmsRootKeyException>(() =>
+            KeyStoreSnapshot.ImportAsync(new MemoryStream(bytes), store, new StaticRootKeyProvider(RandomNumberGenerator.GetBytes(32)), cancellationToken: Ct));
+        Assert.Contains("root key", error.Message, StringComparison.Ordinal);
+        Assert.Null(await store.GetMetadataAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_destination_holding_a_key_of_the_snapshot_is_refused_unless_overwriting()
+    {
+        using var source = new TestKeyManager(NewStore("sqlite"));
+        var population = await Population.CreateAsync(source.Manager);
+        using var snapshot = new MemoryStream();
+        await KeyStoreSnapshot.ExportAsync(source.Store, source.RootKey, snapshot, source.Clock, Ct);
+
+        // The destination holds a copy made earlier, since changed: one key disabled there, one alias gone.
+        var destinationStore = NewStore("sqlite");
+        snapshot.Position = 0;
+        await KeyStoreSnapshot.ImportAsync(snapshot, destinationStore, source.RootKey, cancellationToken: Ct);
+        using (var stale = new TestKeyManager(destinationStore, source.RootKey))
+        {
+            await stale.Manager.DisableKeyAsync(new DisableKeyRequest { KeyId = population.Enabled }, Ct);
+            await stale.Manager.DeleteAliasAsync(new DeleteAliasRequest { AliasName = "alias/backup/second" }, Ct);
+            await stale.Manager.CreateKeyAsync("only in the destination", Ct);
+        }
+
+        var before = (await destinationStore.ListKeysAsync(null, 100, Ct)).Select(Canonical).ToList();
+        snapshot.Position = 0;
+        var error = await Assert.ThrowsAsync<KmsAlreadyExistsException>(() => KeyStoreSnapshot.ImportAsync(snapshot, destinationStore, source.RootKey, cancellationToken: Ct));
+        Assert.Contains("Overwrite", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, (await destinationStore.ListKeysAsync(null, 100, Ct)).Select(Canonical));
+
+        snapshot.Position = 0;
+        await KeyStoreSnapshot.ImportAsync(snapshot, destinationStore, source.RootKey, new KeyStoreImportOptions { Overwrite = true }, Ct);
+        using var restored = new TestKeyManager(destinationStore, source.RootKey);
+        await population.AssertUsableThroughAsync(restored.Manager);
+        Assert.Equal(5, (await destinationStore.ListKeysAsync(null, 100, Ct)).Count); // The destination's own key stays.
+    }
+
+    [Fact]
+    public async Task A_store_never_initialized_cannot_be_exported()
+    {
+        var error = await Assert.ThrowsAsync<KmsStorageIntegrityException>(() =>
+            KeyStoreSnapshot.ExportAsync(new InMemoryKeyStore(), new StaticRootKeyProvider(new byte[32]), new MemoryStream(), cancellationToken: Ct));
+        Assert.Contains("never been initialized", error.Message, StringComparison.Ordinal);
+    }
+
+    [Property(Arbitrary = [typeof(SnapshotArbitraries)], MaxTest = 40)]
+    public bool Any_set_of_records_round_trips_exactly(SnapshotContent content)
+    {
+        return RoundTripAsync(content).GetAwaiter().GetResult();
+
+        static async Task<bool> RoundTripAsync(SnapshotContent content)
+        {
+            var root = new StaticRootKeyProvider(new byte[32]);
+            var source = new InMemoryKeyStore();
+            using (var kms = new TestKeyManager(source, root))
+            {
+                await kms.Manager.ListKeysAsync(new ListKeysRequest(), CancellationToken.None); // Initializes the store.
+            }
+
+            foreach (var key in content.Keys)
+            {
+                await source.InsertKeyAsync(key, CancellationToken.None);
+            }
+
+            foreach (var alias in content.Aliases)
+            {
+                await source.InsertAliasAsync(alias, CancellationToken.None);
+            }
+
+            using var snapshot = new MemoryStream();
+            await KeyStoreSnapshot.ExportAsync(source, root, snapshot, cancellationToken: CancellationToken.None);
+            var destination = new InMemoryKeyStore();
+            snapshot.Position = 0;
+            await KeyStoreSnapshot.ImportAsync(snapshot, destination, root, cancellationToken: CancellationToken.None);
+            await AssertSameRecordsAsync(source, destination);
+            return true;
+        }
+    }
+
+    private static async Task AssertSameRecordsAsync(IKeyStore expected, IKeyStore actual)
+    {
+        var expectedKeys = await ListAllKeysAsync(expected);
+        var actualKeys = await ListAllKeysAsync(actual);
+        Assert.Equal(expectedKeys.Count, actualKeys.Count);
+        foreach (var (e, a) in expectedKeys.Zip(actualKeys))
+        {
+            Assert.Equal(Canonical(e), Canonical(a));
+        }
+
+        var expectedAliases = (await expected.ListAliasesAsync(null, null, 10_000, CancellationToken.None)).Select(a => a with { Version = 0 });
+        var actualAliases = (await actual.ListAliasesAsync(null, null, 10_000, CancellationToken.None)).Select(a => a with { Version = 0 });
+        Assert.Equal(expectedAliases, actualAliases);
+    }
+
+    /// <summary>A key record as text without its store version: records compare their lists by reference.</summary>
+    private static string Canonical(KeyRecord key) => string.Join(
+        "|",
+        key.KeyId, key.AccountId, key.CreationDate.ToUnixTimeMilliseconds(), key.Description, key.KeyState, key.KeySpec, key.KeyUsage, key.Origin, key.KeyManager,
+        key.DeletionDate?.ToUnixTimeMilliseconds(), key.PendingDeletionWindowInDays, key.CurrentKeyMaterialId,
+        string.Join(",", key.Tags.Select(t => t.TagKey + "=" + t.TagValue)),
+        string.Join(",", key.KeyMaterials.Select(m => m.KeyMaterialId + ":" + m.CreationDate.ToUnixTimeMilliseconds() + ":" + Convert.ToHexString(m.WrappedMaterial))));
+
+    private static async Task<List<KeyRecord>> ListAllKeysAsync(IKeyStore store)
+    {
+        var all = new List<KeyRecord>();
+        string? after = null;
+        while (await store.ListKeysAsync(after, 100, CancellationToken.None) is { Count: > 0 } batch)
+        {
+            all.AddRange(batch);
+            after = batch[^1].KeyId;
+        }
+
+        return all;
+    }
+
+    private static async Task<byte[]> SmallSnapshotAsync()
+    {
+        using var source = new TestKeyManager();
+        var key = await source.Manager.CreateKeyAsync("one", Ct);
+        await source.Manager.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/one", TargetKeyId = key.KeyId }, Ct);
+        using var snapshot = new MemoryStream();
+        await KeyStoreSnapshot.ExportAsync(source.Store, source.RootKey, snapshot, source.Clock, Ct);
+        return snapshot.ToArray();
+    }
+
+    private static async Task AssertRefusedAsync(byte[] snapshot, string what)
+    {
+        var destination = new InMemoryKeyStore();
+        var error = await Record.ExceptionAsync(() => KeyStoreSnapshot.ImportAsync(new MemoryStream(snapshot), destination, new StaticRootKeyProvider(new byte[32]), cancellationToken: Ct));
+        Assert.True(error is KmsStorageIntegrityException or KmsRootKeyException, $"{what}: expected a typed refusal, got {error?.GetType().Name ?? "success"}: {error?.Message}");
+        Assert.True(await destination.GetMetadataAsync(Ct) is null, $"{what}: the destination was initialized.");
+        Assert.Empty(await destination.ListKeysAsync(null, 10, Ct));
+    }
+
+    /// <summary>Keys in every state the snapshot must carry, with aliases and ciphertexts made before the export.</summary>
+    private sealed class Population
+    {
+        public const string TagValue = "tag-value-4711";
+
+        public required string Enabled { get; init; }
+
+        public required string Disabled { get; init; }
+
+        public required string PendingDeletion { get; init; }
+
+        public required string PendingImport { get; init; }
+
+        public required List<(string KeyId, byte[] Ciphertext, byte[] Plaintext)> Ciphertexts { get; init; }
+
+        public static async Task<Population> CreateAsync(KeyManager kms)
+        {
+            var enabled = (await kms.CreateKeyAsync(new CreateKeyRequest { Description = "backup-enabled", Tags = [new KeyTag("cost-center", TagValue)] }, Ct)).KeyMetadata.KeyId;
+            var disabled = await kms.CreateKeyAsync("backup-disabled", Ct);
+            var doomed = await kms.CreateKeyAsync("backup-doomed", Ct);
+            var external = (await kms.CreateKeyAsync(new CreateKeyRequest { Description = "backup-external", Origin = KeyOrigin.External }, Ct)).KeyMetadata.KeyId;
+            await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/backup/first", TargetKeyId = enabled }, Ct);
+            await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/backup/second", TargetKeyId = enabled }, Ct);
+            await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/backup/doomed", TargetKeyId = doomed.KeyId }, Ct);
+            var ciphertexts = new List<(string, byte[], byte[])>();
+            foreach (var keyId in new[] { enabled, disabled.KeyId, doomed.KeyId })
+            {
+                var plaintext = RandomNumberGenerator.GetBytes(40);
+                ciphertexts.Add((keyId, await kms.EncryptAsync(keyId, plaintext, Context, Ct), plaintext));
+            }
+
+            await kms.DisableKeyAsync(new DisableKeyRequest { KeyId = disabled.KeyId }, Ct);
+            await kms.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = doomed.KeyId, PendingWindowInDays = 30 }, Ct);
+            return new Population { Enabled = enabled, Disabled = disabled.KeyId, PendingDeletion = doomed.KeyId, PendingImport = external, Ciphertexts = ciphertexts };
+        }
+
+        public async Task AssertUsableThroughAsync(KeyManager kms)
+        {
+            Assert.Equal(KeyState.Enabled, (await kms.DescribeKeyAsync(Enabled, Ct)).KeyState);
+            Assert.Equal(KeyState.Disabled, (await kms.DescribeKeyAsync(Disabled, Ct)).KeyState);
+            Assert.Equal(KeyState.PendingDeletion, (await kms.DescribeKeyAsync(PendingDeletion, Ct)).KeyState);
+            Assert.Equal(KeyState.PendingImport, (await kms.DescribeKeyAsync(PendingImport, Ct)).KeyState);
+            var tags = await kms.ListResourceTagsAsync(new ListResourceTagsRequest { KeyId = Enabled }, Ct);
+            Assert.Equal([new KeyTag("cost-center", TagValue)], tags.Items);
+            var aliases = await kms.ListAliasesAsync(new ListAliasesRequest(), Ct);
+            Assert.Equal(["alias/backup/doomed", "alias/backup/first", "alias/backup/second"], aliases.Items.Select(a => a.AliasName).Order(StringComparer.Ordinal));
+
+            // Every ciphertext decrypts (the disabled one once re-enabled, as in AWS KMS).
+            await kms.EnableKeyAsync(new EnableKeyRequest { KeyId = Disabled }, Ct);
+            await kms.CancelKeyDeletionAsync(new CancelKeyDeletionRequest { KeyId = PendingDeletion }, Ct);
+            await kms.EnableKeyAsync(new EnableKeyRequest { KeyId = PendingDeletion }, Ct);
+            foreach (var (keyId, ciphertext, plaintext) in Ciphertexts)
+            {
+                Assert.Equal(plaintext, await kms.DecryptAsync(ciphertext, Context, Ct));
+            }
+
+            var fresh = RandomNumberGenerator.GetBytes(16);
+            Assert.Equal(fresh, await kms.DecryptAsync(await kms.EncryptAsync("alias/backup/first", fresh, Context, Ct), Context, Ct));
+        }
+    }
+}
+
+/// <summary>Arbitrary store contents: keys with unicode descriptions, tags and several material versions, and aliases.</summary>
+public sealed record SnapshotContent(IReadOnlyList<KeyRecord> Keys, IReadOnlyList<AliasRecord> Aliases)
+{
+    public override string ToString() => $"{Keys.Count} keys, {Aliases.Count} aliases";
+}
+
+public static class SnapshotArbitraries
+{
+    private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static Gen<string> Text => Gen.Elements("", "a", "ü ключ 鍵 🔑", "quote \" and \\ backslash", "line\nbreak", new string('x', 300));
+
+    private static Gen<KeyMaterialRecord> Material =>
+        from seconds in Gen.Choose(0, 1_000_000)
+        from length in Gen.Choose(29, 80)
+        select new KeyMaterialRecord
+        {
+            KeyMaterialId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
+            CreationDate = Epoch.AddSeconds(seconds),
+            WrappedMaterial = RandomNumberGenerator.GetBytes(length),
+        };
+
+    private static Gen<KeyRecord> Key =>
+        from description in Text
+        from state in Gen.Elements(KeyState.Enabled, KeyState.Disabled, KeyState.PendingDeletion, KeyState.PendingImport)
+        from tagCount in Gen.Choose(0, 3)
+        from tagValues in Gen.ListOf(Text, tagCount)
+        from materialCount in Gen.Choose(0, 4)
+        from materials in Gen.ListOf(Material, materialCount)
+        select new KeyRecord
+        {
+            KeyId = Identifiers.NewKeyId(),
+            AccountId = "000000000000",
+            CreationDate = Epoch,
+            Description = description,
+            KeyState = state,
+            KeySpec = KeySpec.SymmetricDefault,
+            KeyUsage = KeyUsage.EncryptDecrypt,
+            Origin = materials.Count == 0 ? KeyOrigin.External : KeyOrigin.AwsKms,
+            DeletionDate = state == KeyState.PendingDeletion ? Epoch.AddDays(7) : null,
+            PendingDeletionWindowInDays = state == KeyState.PendingDeletion ? 7 : null,
+            Tags = [.. tagValues.Select((value, i) => new KeyTag($"tag-{i}", value))],
+            CurrentKeyMaterialId = materials.Count == 0 ? null : materials[^1].KeyMaterialId,
+            KeyMaterials = [.. materials],
+        };
+
+    public static Arbitrary<SnapshotContent> Content() => Arb.From(
+        from keyCount in Gen.Frequency((3, Gen.Choose(0, 5)), (1, Gen.Choose(250, 600)))
+        from keys in Gen.ListOf(Key, keyCount)
+        from aliasCount in Gen.Choose(0, Math.Min(keys.Count * 2, 300))
+        select new SnapshotContent(
+            keys,
+            [.. Enumerable.Range(0, aliasCount).Select(i => new AliasRecord
+            {
+                AliasName = $"alias/generated/{i:D4}",
+                TargetKeyId = keys[i % keys.Count].KeyId,
+                CreationDate = Epoch,
+                LastUpdatedDate = Epoch.AddMinutes(i),
+            })]));
+}
