@@ -25,7 +25,7 @@ namespace EnvelopeKms;
 /// </remarks>
 public sealed class KeyManager : IKeyManager, IDisposable
 {
-    private readonly IKeyStore _store;
+    private readonly SealingKeyStore _store;
     private readonly IRootKeyProvider _rootKeyProvider;
     private readonly TimeProvider _time;
     private readonly IKeyAuthorizer _authorizer;
@@ -81,7 +81,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
         }
 
         loggerFactory ??= NullLoggerFactory.Instance;
-        _store = keyStore;
+        _store = new SealingKeyStore(keyStore);
         _rootKeyProvider = rootKeyProvider;
         _time = timeProvider ?? TimeProvider.System;
         _ids = new Identifiers(options.Partition, options.Region, options.AccountId);
@@ -871,6 +871,13 @@ public sealed class KeyManager : IKeyManager, IDisposable
             return false;
         }
 
+        if (!_store.IsAuthentic(key))
+        {
+            // A record listed without verification whose deletion date may be forged: never delete on its word.
+            Log.UnauthenticRecordNotPurged(_logger, key.KeyId);
+            return false;
+        }
+
         var ctx = new OperationContext(KmsOperation.DeleteExpiredKey, requestContext.Caller, NewRequestId()) { KeyId = key.KeyId, AuthorizationSummary = "Purge of a key whose deletion waiting period ended." };
         try
         {
@@ -1108,7 +1115,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 {
                     metadata = await _store.InitializeMetadataAsync(new KeyStoreMetadata
                     {
-                        FormatVersion = 1,
+                        FormatVersion = RecordSeal.SealedFormatVersion,
                         RootKeyCheckValue = rootKey.KeyCheckValue,
                         RootKeyParameters = rootKey.Parameters,
                         CreationDate = _time.GetUtcNow(),
@@ -1125,6 +1132,14 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 {
                     throw new KmsRootKeyException("The configured root key is not the one this key store was created with (its key check value differs). Nothing was read or changed; configure the original root key.");
                 }
+
+                if (metadata.FormatVersion is < 1 or > RecordSeal.SealedFormatVersion)
+                {
+                    throw new KmsStorageIntegrityException(
+                        $"UnsupportedSchema: the key store has format version {metadata.FormatVersion}; this release reads versions 1 to {RecordSeal.SealedFormatVersion}. Use a newer release.");
+                }
+
+                _store.Open(rootKey, metadata.FormatVersion);
             }
             catch
             {

@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Information, "Purged key {KeyId}: its deletion waiting period ended at {DeletionDate}.")]
     public static partial void PurgedKey(ILogger logger, string keyId, DateTimeOffset deletionDate);
+
+    [LoggerMessage(6, LogLevel.Error, "Key {KeyId} reads as past its deletion date, but its stored record failed its integrity check; it was not purged and was left in place.")]
+    public static partial void UnauthenticRecordNotPurged(ILogger logger, string keyId);
 }

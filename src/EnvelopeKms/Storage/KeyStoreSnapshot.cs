@@ -216,13 +216,27 @@ public static class KeyStoreSnapshot
             }
         }
 
-        // 3. Re-wrap (in memory, before the first write) when the root keys differ.
-        if (rewrap)
+        // 3. Check every record's seal under the source's root key, re-wrap when the root keys differ,
+        //    and seal under the destination's (in memory, before the first write).
+        var sealsRequired = header.Metadata.FormatVersion >= RecordSeal.SealedFormatVersion;
+        for (var i = 0; i < keys.Count; i++)
         {
-            for (var i = 0; i < keys.Count; i++)
+            if ((keys[i].Seal is not null || sealsRequired) && !RecordSeal.IsAuthentic(sourceRootKey, keys[i]))
             {
-                keys[i] = Rewrap(keys[i], sourceRootKey, destinationRootKey);
+                throw new KmsStorageIntegrityException($"The record of key '{keys[i].KeyId}' in the snapshot failed its integrity check (it was modified in the source store); nothing was imported.");
             }
+
+            keys[i] = RecordSeal.Seal(destinationRootKey, rewrap ? Rewrap(keys[i], sourceRootKey, destinationRootKey) : keys[i]);
+        }
+
+        for (var i = 0; i < aliases.Count; i++)
+        {
+            if ((aliases[i].Seal is not null || sealsRequired) && !RecordSeal.IsAuthentic(sourceRootKey, aliases[i]))
+            {
+                throw new KmsStorageIntegrityException($"The record of alias '{aliases[i].AliasName}' in the snapshot failed its integrity check (it was modified in the source store); nothing was imported.");
+            }
+
+            aliases[i] = RecordSeal.Seal(destinationRootKey, aliases[i]);
         }
 
         // 4. Write: metadata first (a crash after it leaves an initialized store with fewer keys, never keys without metadata).
@@ -230,7 +244,7 @@ public static class KeyStoreSnapshot
         {
             var metadata = new KeyStoreMetadata
             {
-                FormatVersion = header.Metadata.FormatVersion,
+                FormatVersion = RecordSeal.SealedFormatVersion,
                 RootKeyCheckValue = destinationRootKey.KeyCheckValue,
                 RootKeyParameters = destinationRootKey.Parameters,
                 CreationDate = header.Metadata.CreationDate,

@@ -31,6 +31,11 @@ public sealed record KeyRecord
     public string? CurrentKeyMaterialId { get; init; }
     /// <summary>Every material version the key has; old ones stay to decrypt old ciphertexts.</summary>
     public IReadOnlyList<KeyMaterialRecord> KeyMaterials { get; init; } = [];
+    /// <summary>
+    /// The root key's seal over every other field (except <see cref="Version"/>), written by the key
+    /// manager and checked on every read; stores keep it as given. See <c>docs/storage.md</c>.
+    /// </summary>
+    public byte[]? Seal { get; init; }
     /// <summary>The optimistic-concurrency version; assigned by the store.</summary>
     public long Version { get; init; }
 }
@@ -57,6 +62,8 @@ public sealed record AliasRecord
     public required DateTimeOffset CreationDate { get; init; }
     /// <summary>When the alias was last pointed at a key.</summary>
     public required DateTimeOffset LastUpdatedDate { get; init; }
+    /// <summary>The root key's seal over every other field (except <see cref="Version"/>); stores keep it as given.</summary>
+    public byte[]? Seal { get; init; }
     /// <summary>The optimistic-concurrency version; assigned by the store.</summary>
     public long Version { get; init; }
 }
@@ -64,7 +71,7 @@ public sealed record AliasRecord
 /// <summary>Facts about a key store that every instance using it must agree on.</summary>
 public sealed record KeyStoreMetadata
 {
-    /// <summary>The storage format version; 1 in this release.</summary>
+    /// <summary>The storage format version: 2 (every record sealed) for stores created by this release; 1 for older stores.</summary>
     public required int FormatVersion { get; init; }
     /// <summary>A key check value of the root key (not the key): detects a wrong root key before anything is written.</summary>
     public required string RootKeyCheckValue { get; init; }

@@ -52,5 +52,24 @@ public sealed class TestKeyManager : IDisposable
 
     public KeyManager Manager { get; }
 
+    /// <summary>
+    /// Rewrites a stored key record outside the API (to reach states the API cannot), sealed with the
+    /// root key as the key manager seals what it writes.
+    /// </summary>
+    public async Task RewriteKeyInStoreAsync(string keyId, Func<KeyRecord, KeyRecord> change)
+        => await Store.RewriteKeyAsync(RootKey, keyId, change);
+
     public void Dispose() => Manager.Dispose();
+}
+
+/// <summary>Writes records into a store outside the API, sealed as the key manager would seal them.</summary>
+public static class SealedStoreWrites
+{
+    public static async Task<KeyRecord> RewriteKeyAsync(this IKeyStore store, IRootKeyProvider rootKeyProvider, string keyId, Func<KeyRecord, KeyRecord> change)
+    {
+        var metadata = await store.GetMetadataAsync(CancellationToken.None) ?? throw new InvalidOperationException("The store is not initialized.");
+        using var rootKey = await rootKeyProvider.GetRootKeyAsync(metadata.RootKeyParameters ?? "", CancellationToken.None);
+        var record = await store.GetKeyAsync(keyId, CancellationToken.None) ?? throw new InvalidOperationException($"Key {keyId} is not in the store.");
+        return await store.UpdateKeyAsync(RecordSeal.Seal(rootKey, change(record)), CancellationToken.None);
+    }
 }

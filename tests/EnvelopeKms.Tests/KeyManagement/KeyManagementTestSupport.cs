@@ -86,13 +86,6 @@ internal static class Kms
         return all;
     }
 
-    /// <summary>Puts a key into a state that the API cannot reach, by rewriting its stored record.</summary>
-    public static async Task SetStateInStoreAsync(this IKeyStore store, string keyId, KeyState state)
-    {
-        var record = await store.GetKeyAsync(keyId, Ct) ?? throw new InvalidOperationException($"Key {keyId} is not in the store.");
-        await store.UpdateKeyAsync(record with { KeyState = state }, Ct);
-    }
-
     /// <summary>A copy of <paramref name="blob"/> whose header names <paramref name="keyId"/> (same length) instead.</summary>
     public static byte[] WithHeaderKeyId(byte[] blob, string keyId)
     {

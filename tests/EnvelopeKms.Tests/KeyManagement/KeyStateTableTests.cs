@@ -139,7 +139,7 @@ public sealed class KeyStateTableTests
                 await km.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = subject.KeyId }, Kms.Ct);
                 break;
             default:
-                await kms.Store.SetStateInStoreAsync(subject.KeyId, state);
+                await kms.RewriteKeyInStoreAsync(subject.KeyId, record => record with { KeyState = state });
                 break;
         }
 

@@ -9,7 +9,9 @@ namespace EnvelopeKms.Tests.Protection;
 /// <summary>
 /// RELIABILITY rows 35 and 36: a stored wrapped key that was modified, or copied from another key,
 /// fails with the typed <see cref="KmsStorageIntegrityException"/>; nothing is deleted or
-/// re-created, and other keys keep working.
+/// re-created, and other keys keep working. The tampered records are re-sealed here (as if the record
+/// seal had been defeated), so that these tests prove the second line of defence: the wrap's own
+/// associated data. <see cref="RecordSealTests"/> covers the seal.
 /// </summary>
 public sealed class WrappedMaterialIntegrityTests : IDisposable
 {
@@ -29,7 +31,7 @@ public sealed class WrappedMaterialIntegrityTests : IDisposable
         var wrapped = original.KeyMaterials[0].WrappedMaterial;
         var flipped = wrapped.ToArray();
         flipped[wrapped.Length / 2] ^= 0x10;
-        await store.UpdateKeyAsync(WithWrapped(original, flipped), Ct);
+        await UpdateSealedAsync(store, WithWrapped(original, flipped), Ct);
 
         using (var kms = Open(new FileSystemKeyStore(_directory.Path)))
         {
@@ -44,7 +46,7 @@ public sealed class WrappedMaterialIntegrityTests : IDisposable
         Assert.Equal(original.CurrentKeyMaterialId, kept.CurrentKeyMaterialId);
 
         // Repairing the bytes (restoring a backup) makes the key and its old ciphertexts usable again.
-        await store.UpdateKeyAsync(WithWrapped(kept, wrapped), Ct);
+        await UpdateSealedAsync(store, WithWrapped(kept, wrapped), Ct);
         using (var kms = Open(new FileSystemKeyStore(_directory.Path)))
         {
             await AssertWorksAsync(kms, a, aBlob);
@@ -64,7 +66,7 @@ public sealed class WrappedMaterialIntegrityTests : IDisposable
         {
             var flipped = wrapped.ToArray();
             flipped[bit / 8] ^= (byte)(1 << (bit % 8));
-            current = await store.UpdateKeyAsync(WithWrapped(current, flipped), Ct);
+            current = await UpdateSealedAsync(store, WithWrapped(current, flipped), Ct);
 
             // A new key manager each time: nothing is cached from an earlier, intact read.
             using var kms = Open(store);
@@ -97,7 +99,7 @@ public sealed class WrappedMaterialIntegrityTests : IDisposable
             "unknown wrap version" => [2, .. wrapped[1..]],
             _ => new byte[wrapped.Length],
         };
-        await store.UpdateKeyAsync(WithWrapped(record, bad), Ct);
+        await UpdateSealedAsync(store, WithWrapped(record, bad), Ct);
 
         using var kms = Open(store);
         await AssertIntegrityFailureAsync(kms, a, aBlob);
@@ -115,7 +117,7 @@ public sealed class WrappedMaterialIntegrityTests : IDisposable
         Assert.Equal(recordA.KeyUsage, recordB.KeyUsage);
 
         // B keeps its own material id but gets A's wrapped bytes.
-        await store.UpdateKeyAsync(WithWrapped(recordB, recordA.KeyMaterials[0].WrappedMaterial), Ct);
+        await UpdateSealedAsync(store, WithWrapped(recordB, recordA.KeyMaterials[0].WrappedMaterial), Ct);
 
         using (var kms = Open(new FileSystemKeyStore(_directory.Path)))
         {
@@ -133,7 +135,7 @@ public sealed class WrappedMaterialIntegrityTests : IDisposable
         var recordB = (await store.GetKeyAsync(b, Ct))!;
 
         // B now names A's material id and holds A's wrapped bytes: only the key id in the wrap's associated data differs.
-        await store.UpdateKeyAsync(recordB with { CurrentKeyMaterialId = recordA.CurrentKeyMaterialId, KeyMaterials = recordA.KeyMaterials }, Ct);
+        await UpdateSealedAsync(store, recordB with { CurrentKeyMaterialId = recordA.CurrentKeyMaterialId, KeyMaterials = recordA.KeyMaterials }, Ct);
 
         using (var kms = Open(new FileSystemKeyStore(_directory.Path)))
         {
@@ -153,7 +155,7 @@ public sealed class WrappedMaterialIntegrityTests : IDisposable
         var (a, _, b, bBlob) = await CreateTwoKeysAsync(store);
         var record = (await store.GetKeyAsync(a, Ct))!;
         var otherId = new string('0', 64);
-        await store.UpdateKeyAsync(record with
+        await UpdateSealedAsync(store, record with
         {
             CurrentKeyMaterialId = otherId,
             KeyMaterials = [record.KeyMaterials[0] with { KeyMaterialId = otherId }],
@@ -162,6 +164,12 @@ public sealed class WrappedMaterialIntegrityTests : IDisposable
         using var kms = Open(store);
         await Assert.ThrowsAsync<KmsStorageIntegrityException>(() => kms.Manager.EncryptAsync(a, "x"u8.ToArray(), cancellationToken: Ct));
         await AssertWorksAsync(kms, b, bBlob);
+    }
+
+    private static async Task<KeyRecord> UpdateSealedAsync(IKeyStore store, KeyRecord record, CancellationToken cancellationToken)
+    {
+        using var rootKey = await new StaticRootKeyProvider(RootKey).GetRootKeyAsync("", cancellationToken);
+        return await store.UpdateKeyAsync(RecordSeal.Seal(rootKey, record), cancellationToken);
     }
 
     private static async Task<(string A, byte[] ABlob, string B, byte[] BBlob)> CreateTwoKeysAsync(IKeyStore store)

@@ -196,6 +196,23 @@ public sealed class KeyStoreSnapshotTests : IDisposable
     }
 
     [Fact]
+    public async Task A_record_forged_in_the_source_store_is_not_laundered_by_a_snapshot()
+    {
+        using var source = new TestKeyManager();
+        var population = await Population.CreateAsync(source.Manager);
+        var record = (await source.Store.GetKeyAsync(population.Disabled, Ct))!;
+        await source.Store.UpdateKeyAsync(record with { KeyState = KeyState.Enabled }, Ct); // Keeps the old seal.
+        using var snapshot = new MemoryStream();
+        await KeyStoreSnapshot.ExportAsync(source.Store, source.RootKey, snapshot, source.Clock, Ct);
+
+        var destination = new InMemoryKeyStore();
+        snapshot.Position = 0;
+        var error = await Assert.ThrowsAsync<KmsStorageIntegrityException>(() => KeyStoreSnapshot.ImportAsync(snapshot, destination, source.RootKey, cancellationToken: Ct));
+        Assert.Contains(population.Disabled, error.Message, StringComparison.Ordinal);
+        Assert.Null(await destination.GetMetadataAsync(Ct));
+    }
+
+    [Fact]
     public async Task A_store_never_initialized_cannot_be_exported()
     {
         var error = await Assert.ThrowsAsync<KmsStorageIntegrityException>(() =>
@@ -217,14 +234,15 @@ public sealed class KeyStoreSnapshotTests : IDisposable
                 await kms.Manager.ListKeysAsync(new ListKeysRequest(), CancellationToken.None); // Initializes the store.
             }
 
+            using var rootKey = await root.GetRootKeyAsync("", CancellationToken.None);
             foreach (var key in content.Keys)
             {
-                await source.InsertKeyAsync(key, CancellationToken.None);
+                await source.InsertKeyAsync(RecordSeal.Seal(rootKey, key), CancellationToken.None);
             }
 
             foreach (var alias in content.Aliases)
             {
-                await source.InsertAliasAsync(alias, CancellationToken.None);
+                await source.InsertAliasAsync(RecordSeal.Seal(rootKey, alias), CancellationToken.None);
             }
 
             using var snapshot = new MemoryStream();
@@ -247,8 +265,9 @@ public sealed class KeyStoreSnapshotTests : IDisposable
             Assert.Equal(Canonical(e), Canonical(a));
         }
 
-        var expectedAliases = (await expected.ListAliasesAsync(null, null, 10_000, CancellationToken.None)).Select(a => a with { Version = 0 });
-        var actualAliases = (await actual.ListAliasesAsync(null, null, 10_000, CancellationToken.None)).Select(a => a with { Version = 0 });
+        // Seals are made anew under the destination's root key; everything they cover must be equal.
+        var expectedAliases = (await expected.ListAliasesAsync(null, null, 10_000, CancellationToken.None)).Select(a => Convert.ToHexString(RecordSeal.Canonical(a)));
+        var actualAliases = (await actual.ListAliasesAsync(null, null, 10_000, CancellationToken.None)).Select(a => Convert.ToHexString(RecordSeal.Canonical(a)));
         Assert.Equal(expectedAliases, actualAliases);
     }
 
