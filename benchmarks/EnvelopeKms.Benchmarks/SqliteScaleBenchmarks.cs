@@ -333,3 +333,82 @@ public static class SqliteScaleDatabase
 
     private static string Invariant(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>
+/// The same four operations on both databases in one process, interleaved round by round (1,000 keys,
+/// then 1,000,000, then 1,000 ...), so that whatever else the machine does weighs on both sides alike;
+/// every call is timed on its own and the report gives percentiles. Run with
+/// <c>dotnet run -c Release --project benchmarks/EnvelopeKms.Benchmarks -- sqlite-scale</c>.
+/// </summary>
+public static class SqliteScaleReport
+{
+    private const int Rounds = 20;
+    private const int CallsPerRound = 1000;
+
+    public static void Run()
+    {
+        int[] counts = [1_000, 1_000_000];
+        var sides = counts.Select(count => new SqliteScaleBenchmarks { KeyCount = count }).ToArray();
+        foreach (var side in sides)
+        {
+            side.Setup();
+        }
+
+        (string Name, Func<SqliteScaleBenchmarks, object> Call)[] operations =
+        [
+            ("RawSqlite_SelectDocument (baseline)", b => b.RawSqlite_SelectDocument()),
+            ("KeyManager_DescribeKey", b => b.KeyManager_DescribeKey().GetAwaiter().GetResult()),
+            ("RawAesGcm_Encrypt (baseline)", b => b.RawAesGcm_Encrypt()),
+            ("KeyManager_Encrypt", b => b.KeyManager_Encrypt().GetAwaiter().GetResult()),
+        ];
+
+        var samples = new List<double>[sides.Length, operations.Length];
+        for (var s = 0; s < sides.Length; s++)
+        {
+            for (var o = 0; o < operations.Length; o++)
+            {
+                samples[s, o] = new List<double>(Rounds * CallsPerRound);
+            }
+        }
+
+        for (var round = -1; round < Rounds; round++) // round -1 warms up and is not recorded
+        {
+            for (var step = 0; step < sides.Length; step++)
+            {
+                var s = (round + step) % 2 == 0 ? 0 : 1; // alternate which side goes first
+                for (var o = 0; o < operations.Length; o++)
+                {
+                    for (var i = 0; i < CallsPerRound; i++)
+                    {
+                        var start = Stopwatch.GetTimestamp();
+                        operations[o].Call(sides[s]);
+                        var elapsed = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                        if (round >= 0)
+                        {
+                            samples[s, o].Add(elapsed);
+                        }
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine($"SQLite store at {counts[0]:N0} and {counts[1]:N0} keys: {Rounds} interleaved rounds of {CallsPerRound:N0} calls per operation and side, random keys from a sample of each store, per-call latency in µs");
+        Console.WriteLine();
+        Console.WriteLine("| Operation | 1,000 keys p50 | p90 | p99 | mean | 1,000,000 keys p50 | p90 | p99 | mean | p50 ratio 1M / 1k |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (var o = 0; o < operations.Length; o++)
+        {
+            var small = samples[0, o].Order().ToArray();
+            var large = samples[1, o].Order().ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {operations[o].Name} | {P(small, 0.5):F1} | {P(small, 0.9):F1} | {P(small, 0.99):F1} | {small.Average():F1} | {P(large, 0.5):F1} | {P(large, 0.9):F1} | {P(large, 0.99):F1} | {large.Average():F1} | {P(large, 0.5) / P(small, 0.5):F2} |"));
+        }
+
+        foreach (var side in sides)
+        {
+            side.Cleanup();
+        }
+    }
+
+    private static double P(double[] sorted, double quantile) => sorted[Math.Min(sorted.Length - 1, (int)(quantile * sorted.Length))];
+}
