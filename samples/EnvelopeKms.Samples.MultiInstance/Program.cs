@@ -232,16 +232,16 @@ internal static class InstanceB
 
         // Changes made by other instances arrive as KeyChanged with no operation (the envelope
         // encryptor, subscribed first, has evicted the key's data keys when this handler runs).
+        string? keyId = null;
         var changedByOthers = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         kms.KeyChanged += (_, e) =>
         {
-            if (e.Operation is null)
+            if (e.Operation is null && (e.IsReset || e.KeyId == Volatile.Read(ref keyId)))
             {
                 changedByOthers.TrySetResult(e.KeyId);
             }
         };
 
-        string? keyId = null;
         EnvelopeProtector? protector = null;
         try
         {
@@ -253,13 +253,13 @@ internal static class InstanceB
                 switch (parts[0])
                 {
                     case "decrypt":
-                        keyId = parts[1];
+                        Volatile.Write(ref keyId, parts[1]);
                         using (var decrypted = await kms.DecryptAsync(new DecryptRequest { CiphertextBlob = Convert.FromBase64String(parts[2]), EncryptionContext = Instances.Context }))
                         {
                             Say($"Decrypt:     \"{Encoding.UTF8.GetString(decrypted.Plaintext)}\" (A's ciphertext, B's KeyManager)");
                         }
 
-                        protector = envelopes.CreateProtector(keyId, Instances.Context);
+                        protector = envelopes.CreateProtector(parts[1], Instances.Context);
                         protector.Encrypt("first envelope from B"u8);
                         protector.Encrypt("second envelope from B"u8);
                         var statistics = envelopes.CacheStatistics;
@@ -329,7 +329,7 @@ internal static class InstanceB
                 throw new InvalidOperationException($"The store reported no change within {ChangeFeedWait.TotalSeconds} s.");
             }
 
-            Say($"Change feed: the store reported the change to key {await changedByOthers} within {stopwatch.ElapsedMilliseconds} ms;");
+            Say($"Change feed: the store reported the change to {(await changedByOthers is { } changed ? "key " + changed : "its keys (a reset)")} within {stopwatch.ElapsedMilliseconds} ms;");
             Say($"             the cached data key was evicted ({envelopes.CacheStatistics.Evictions} evicted, {envelopes.CacheStatistics.Entries} cached)");
         }
         else
