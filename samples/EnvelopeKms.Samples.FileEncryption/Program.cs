@@ -2,17 +2,18 @@
 //
 //   dotnet run --project samples/EnvelopeKms.Samples.FileEncryption [size in MiB, default 256] [folder]
 //
-// Keeps a file key store in ./.file-encryption (or the folder given), protected by a development
-// root key file beside it, and reuses its key (through an alias) on later runs. Writes a test file
-// of the given size, encrypts it to a segmented envelope stream with a progress bar, shows the
-// envelope header, decrypts it and compares SHA-256, decrypts one segment by random access, and
-// shows that a file with one flipped byte is rejected. The large files are deleted at the end.
+// Keeps its keys in a SQLite database, ./.file-encryption/keys.db (or in the folder given), protected
+// by a development root key file beside it, and reuses its key (through an alias) on later runs.
+// Writes a test file of the given size, encrypts it to a segmented envelope stream with a progress
+// bar, shows the envelope header, decrypts it and compares SHA-256, decrypts one segment by random
+// access, and shows that a file with one flipped byte is rejected. The large files are deleted at the end.
 
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using EnvelopeKms;
 using EnvelopeKms.Envelope;
+using Microsoft.Extensions.DependencyInjection;
 
 const string AliasName = "alias/file-encryption";
 
@@ -25,6 +26,7 @@ if (args.Length > 0 && (!int.TryParse(args[0], out var parsed) || parsed < 0))
 var sizeMiB = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 256;
 var size = (long)sizeMiB << 20;
 var home = Path.GetFullPath(args.Length > 1 ? args[1] : ".file-encryption");
+var storePath = Path.Combine(home, "keys.db");
 var dataDirectory = Path.Combine(home, "data");
 var originalPath = Path.Combine(dataDirectory, "original.bin");
 var encryptedPath = Path.Combine(dataDirectory, "original.bin.ekms");
@@ -34,11 +36,12 @@ var context = new Dictionary<string, string> { ["file"] = "original.bin", ["purp
 Console.WriteLine("EnvelopeKms file encryption");
 Console.WriteLine("===========================");
 Console.WriteLine($"Folder:      {home}");
+Console.WriteLine($"Key store:   {storePath} (SQLite)");
 
 try
 {
     using var kms = KeyManagerFactory.Create(b => b
-        .PersistKeysToFileSystem(Path.Combine(home, "store"))
+        .PersistKeysToSqlite(storePath)
         .ProtectKeysWithDevelopmentRootKey(Path.Combine(home, "development-root.key")));
     using var encryptor = new EnvelopeEncryptor(kms);
 

@@ -2,30 +2,31 @@
 //
 //   dotnet run --project samples/EnvelopeKms.Samples.Quickstart [folder]
 //
-// Keeps a file key store in ./.quickstart (or the folder given), protected by a development root
-// key file beside it. Run it again and it reuses the same store, key and alias.
+// Keeps its keys in a SQLite database, ./.quickstart/keys.db (or in the folder given), protected by a
+// development root key file beside it. Run it again and it reuses the same store, key and alias.
 
 using System.Security.Cryptography;
 using System.Text;
 using EnvelopeKms;
+using Microsoft.Extensions.DependencyInjection;
 
 const string AliasName = "alias/quickstart";
 
 var home = Path.GetFullPath(args.Length > 0 ? args[0] : ".quickstart");
-var storeDirectory = Path.Combine(home, "store");
+var storePath = Path.Combine(home, "keys.db");
 var rootKeyPath = Path.Combine(home, "development-root.key");
 var filesDirectory = Path.Combine(home, "files");
 var rootKeyExisted = File.Exists(rootKeyPath);
 
 Console.WriteLine("EnvelopeKms quickstart");
 Console.WriteLine("======================");
-Console.WriteLine($"Key store:            {storeDirectory}");
+Console.WriteLine($"Key store:            {storePath} (SQLite)");
 Console.WriteLine($"Development root key: {rootKeyPath}{(rootKeyExisted ? " (from an earlier run)" : "")}");
 
 try
 {
     using var kms = KeyManagerFactory.Create(b => b
-        .PersistKeysToFileSystem(storeDirectory)
+        .PersistKeysToSqlite(storePath)
         .ProtectKeysWithDevelopmentRootKey(rootKeyPath));
 
     // 1. A customer-managed key with a description and an alias (reused on later runs).

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
 
 namespace EnvelopeKms.Tests.Documentation;
 
@@ -20,6 +21,8 @@ public sealed partial class QuickstartTests : IDisposable
 
         var rootKeyPath = Path.Combine(_folder, "development-root.key");
         Assert.True(File.Exists(rootKeyPath));
+        Assert.Contains($"Key store:            {Path.Combine(_folder, "keys.db")} (SQLite)", first.Output, StringComparison.Ordinal);
+        Assert.Contains(ReadKeys(Path.Combine(_folder, "keys.db")), k => k.KeyId == keyId && k.Document.Contains("Quickstart demo key", StringComparison.Ordinal));
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(rootKeyPath));
@@ -49,7 +52,9 @@ public sealed partial class QuickstartTests : IDisposable
         Assert.True(first.ExitCode == 0, $"The first run exited with {first.ExitCode}:\n{first.Output}");
         var rootKeyPath = Path.Combine(_folder, "development-root.key");
         File.Delete(rootKeyPath);
-        var storeMetadata = await File.ReadAllBytesAsync(Path.Combine(_folder, "store", "store.json"), TestContext.Current.CancellationToken);
+        var storePath = Path.Combine(_folder, "keys.db");
+        var keysBefore = ReadKeys(storePath);
+        var metadataBefore = ReadMetadata(storePath);
 
         var second = await SampleProcess.RunAsync("EnvelopeKms.Samples.Quickstart", _folder);
 
@@ -58,7 +63,8 @@ public sealed partial class QuickstartTests : IDisposable
         Assert.Contains("is missing but the key store already exists; restore the file.", second.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("First run", second.Output, StringComparison.Ordinal);
         Assert.False(File.Exists(rootKeyPath), "A new development root key replaced the missing one.");
-        Assert.Equal(storeMetadata, await File.ReadAllBytesAsync(Path.Combine(_folder, "store", "store.json"), TestContext.Current.CancellationToken));
+        Assert.Equal(keysBefore, ReadKeys(storePath));
+        Assert.Equal(metadataBefore, ReadMetadata(storePath));
     }
 
     public void Dispose()
@@ -92,6 +98,37 @@ public sealed partial class QuickstartTests : IDisposable
             Assert.True(found >= 0, $"The quickstart output lacks '{line}' (in this order):\n{output}");
             position = found + line.Length;
         }
+    }
+
+    /// <summary>Every key row of the quickstart's SQLite database, read directly (not through a store).</summary>
+    private static List<(string KeyId, long Version, string Document)> ReadKeys(string databasePath)
+    {
+        using var connection = OpenReadOnly(databasePath);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT key_id, version, document FROM keys ORDER BY key_id";
+        using var reader = command.ExecuteReader();
+        var rows = new List<(string, long, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+        }
+
+        return rows;
+    }
+
+    private static string? ReadMetadata(string databasePath)
+    {
+        using var connection = OpenReadOnly(databasePath);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT document FROM metadata WHERE id = 1";
+        return command.ExecuteScalar() as string;
+    }
+
+    private static SqliteConnection OpenReadOnly(string databasePath)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
     }
 
     [GeneratedRegex(@"Created key: ([0-9a-f-]{36})")]

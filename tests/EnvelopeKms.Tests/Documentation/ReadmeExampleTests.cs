@@ -20,9 +20,9 @@ public sealed class ReadmeExampleTests : IDisposable
     private readonly string _keyStoreDirectory = Path.Combine(Path.GetTempPath(), "envelopekms-readme-" + Guid.NewGuid().ToString("N"));
 
     [Fact]
-    public async Task The_readme_example_runs_on_a_file_store_and_the_registered_key_manager_sees_its_key()
+    public async Task The_readme_example_runs_on_a_sqlite_store_and_the_registered_key_manager_sees_its_key()
     {
-        var keyStoreDirectory = _keyStoreDirectory;
+        var keyStorePath = Path.Combine(_keyStoreDirectory, "keys.db");
         var services = new ServiceCollection();
         Environment.SetEnvironmentVariable(RootKeyVariable, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         try
@@ -31,13 +31,13 @@ public sealed class ReadmeExampleTests : IDisposable
 #pragma warning disable xUnit1051
             #region readme-di
             services.AddEnvelopeKms(builder => builder
-                .PersistKeysToFileSystem(keyStoreDirectory)
+                .PersistKeysToSqlite(keyStorePath)
                 .ProtectKeysWithRootKeyFromEnvironment("ORDERS_KMS_ROOT_KEY"));
             #endregion
 
             #region readme-console
             using var kms = KeyManagerFactory.Create(builder => builder
-                .PersistKeysToFileSystem(keyStoreDirectory)
+                .PersistKeysToSqlite(keyStorePath)
                 .ProtectKeysWithRootKeyFromEnvironment("ORDERS_KMS_ROOT_KEY"));
 
             // A customer-managed key, named by an alias.
@@ -87,8 +87,9 @@ public sealed class ReadmeExampleTests : IDisposable
                 Assert.Equal("a large document", Encoding.UTF8.GetString(opened));
             }
 
-            // Nothing secret reached the disk in plaintext.
-            var stored = Directory.EnumerateFiles(keyStoreDirectory, "*", SearchOption.AllDirectories).Select(File.ReadAllBytes).ToList();
+            // Nothing secret reached the disk in plaintext (the database, its write-ahead log and index).
+            Assert.True(File.Exists(keyStorePath));
+            var stored = Directory.EnumerateFiles(_keyStoreDirectory, "*", SearchOption.AllDirectories).Select(File.ReadAllBytes).ToList();
             Assert.NotEmpty(stored);
             Assert.All(stored, bytes =>
             {
