@@ -1,4 +1,5 @@
 using EnvelopeKms.Storage.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -10,10 +11,16 @@ public static class SqliteEnvelopeKmsBuilderExtensions
     /// Microsoft.Data.Sqlite connection string (any value containing <c>=</c>). The store is durable,
     /// so a root key (<c>ProtectKeysWith*</c>) is required.
     /// </summary>
-    public static EnvelopeKmsBuilder PersistKeysToSqlite(this EnvelopeKmsBuilder builder, string pathOrConnectionString)
+    /// <param name="builder">The builder.</param>
+    /// <param name="pathOrConnectionString">A file path, or a connection string.</param>
+    /// <param name="configure">Sets the change-feed options (poll interval, retention); defaults when <see langword="null"/>.</param>
+    public static EnvelopeKmsBuilder PersistKeysToSqlite(this EnvelopeKmsBuilder builder, string pathOrConnectionString, Action<SqliteKeyStoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(pathOrConnectionString);
-        return builder.UseKeyStore(_ => new SqliteKeyStore(pathOrConnectionString));
+        var options = new SqliteKeyStoreOptions();
+        configure?.Invoke(options);
+        options.Validate();
+        return builder.UseKeyStore(services => new SqliteKeyStore(pathOrConnectionString, options, (ILoggerFactory?)services.GetService(typeof(ILoggerFactory))));
     }
 }

@@ -1,24 +1,33 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EnvelopeKms.Storage.Sqlite;
 
 /// <summary>
 /// A key store in one SQLite database: the embedded default for persistent use. The database runs in
 /// WAL mode with <c>synchronous=FULL</c> (a committed change survives a power loss); every write is one
-/// statement, and so one transaction, that checks the optimistic-concurrency version in SQL. Several
-/// stores, threads or processes may share the file.
+/// <c>BEGIN IMMEDIATE</c> transaction that checks the optimistic-concurrency version in SQL and records
+/// the change in a change feed. Several stores, threads or processes may share the file.
 /// </summary>
 /// <remarks>
 /// Tables: <c>keys</c> and <c>aliases</c> (one row per record: id, version, JSON document),
-/// <c>metadata</c> (one row) and <c>schema_version</c>. The schema is created and migrated forward on
+/// <c>metadata</c> (one row), <c>schema_version</c>, and the change feed: <c>store_state</c> (one row,
+/// the sequence number of the last change) and <c>changes</c> (one row per write, pruned to
+/// <see cref="SqliteKeyStoreOptions.ChangeRetention"/> rows). The schema is created and migrated forward on
 /// first use, one transaction per migration step; a database written by a newer release (a schema
 /// version this release does not know) is refused with <see cref="KmsStorageIntegrityException"/>.
 /// Busy, full or failing databases surface as <see cref="KmsStorageUnavailableException"/>; an unreadable
 /// document as <see cref="KmsStorageIntegrityException"/>, with the row left in place.
+/// <para>
+/// As an <see cref="IKeyStoreChangeNotifier"/> the store reports every write made through any store on
+/// the file (its own included): a background watcher, started when the first handler subscribes, reads
+/// the change feed every <see cref="SqliteKeyStoreOptions.PollInterval"/>. Dispose the store to stop it.
+/// </para>
 /// </remarks>
-public sealed class SqliteKeyStore : IKeyStore
+public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
 {
     /// <summary>The steps that bring an empty database to each schema version: step <c>i</c> yields version <c>i + 1</c>.</summary>
     private static readonly string[] Migrations =
@@ -38,6 +47,17 @@ public sealed class SqliteKeyStore : IKeyStore
             id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
             document TEXT NOT NULL);
         """,
+        // 2: the change feed. Every write bumps store_state.last_change and records one changes row, in its transaction.
+        """
+        CREATE TABLE store_state (
+            id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            last_change INTEGER NOT NULL);
+        INSERT INTO store_state (id, last_change) VALUES (1, 0);
+        CREATE TABLE changes (
+            seq INTEGER NOT NULL PRIMARY KEY,
+            key_id TEXT NULL,
+            alias_name TEXT NULL);
+        """,
     ];
 
     /// <summary>The schema version this release writes and reads.</summary>
@@ -45,19 +65,62 @@ public sealed class SqliteKeyStore : IKeyStore
 
     private const int BusyTimeoutMilliseconds = 5000;
 
+    /// <summary>How many rows the watcher reads from the change feed at once.</summary>
+    private const int ChangeBatchSize = 1000;
+
+    /// <summary>The longest wait between two attempts of a failing watcher.</summary>
+    private static readonly TimeSpan MaxWatcherBackoff = TimeSpan.FromSeconds(30);
+
+    private static readonly Action<ILogger, string, TimeSpan, Exception?> LogWatcherFailed = LoggerMessage.Define<string, TimeSpan>(
+        LogLevel.Warning,
+        new EventId(1, "ChangeWatcherFailed"),
+        "Reading the change feed of the SQLite key store '{Store}' failed; retrying in {Delay}.");
+
     private readonly string _connectionString;
     private readonly string _description;
     private readonly string? _directoryToCreate;
     private readonly Lock _initializeLock = new();
+    private readonly TimeSpan _pollInterval;
+    private readonly int _changeRetention;
+    private readonly int _pruneEvery;
+    private readonly ILogger _logger;
+    private readonly Lock _watcherLock = new();
     private volatile bool _initialized;
+    private EventHandler<KeyStoreChangedEventArgs>? _changed;
+    private CancellationTokenSource? _watcherStop;
+    private Task? _watcher;
+    private bool _disposed;
+    private volatile int _watcherThreadId;
+
+    /// <summary>Released to make the watcher read the feed now instead of at its next poll (tests).</summary>
+    private readonly SemaphoreSlim _wake = new(0);
 
     /// <summary>
     /// Opens (creating on first use) the database at a file path, or described by a
     /// Microsoft.Data.Sqlite connection string: a value containing <c>=</c> is read as a connection string.
     /// </summary>
     public SqliteKeyStore(string pathOrConnectionString)
+        : this(pathOrConnectionString, options: null)
+    {
+    }
+
+    /// <summary>
+    /// Opens (creating on first use) the database at a file path, or described by a
+    /// Microsoft.Data.Sqlite connection string, with change-feed settings.
+    /// </summary>
+    /// <param name="pathOrConnectionString">A file path, or a connection string (a value containing <c>=</c>).</param>
+    /// <param name="options">The change-feed settings; defaults when <see langword="null"/>.</param>
+    /// <param name="loggerFactory">Where the change watcher reports its failures; none when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public SqliteKeyStore(string pathOrConnectionString, SqliteKeyStoreOptions? options, ILoggerFactory? loggerFactory = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathOrConnectionString);
+        options ??= new SqliteKeyStoreOptions();
+        options.Validate();
+        _pollInterval = options.PollInterval;
+        _changeRetention = options.ChangeRetention;
+        _pruneEvery = Math.Clamp(options.ChangeRetention, 1, 100);
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("EnvelopeKms.Storage.Sqlite.SqliteKeyStore");
         SqliteConnectionStringBuilder builder;
         if (pathOrConnectionString.Contains('=', StringComparison.Ordinal))
         {
@@ -132,11 +195,12 @@ public sealed class SqliteKeyStore : IKeyStore
         ArgumentNullException.ThrowIfNull(key);
         var stored = key with { Version = 1 };
         var document = SerializeKey(stored);
-        return RunAsync(connection =>
+        return WriteAsync(key.KeyId, null, (connection, transaction) =>
         {
             var rows = Execute(
                 connection,
                 "INSERT INTO keys (key_id, version, document) VALUES ($id, 1, $document) ON CONFLICT (key_id) DO NOTHING",
+                transaction,
                 ("$id", key.KeyId),
                 ("$document", document));
             return rows == 1 ? stored : throw new KeyStoreConflictException($"A key with id '{key.KeyId}' exists.");
@@ -149,11 +213,12 @@ public sealed class SqliteKeyStore : IKeyStore
         ArgumentNullException.ThrowIfNull(key);
         var stored = key with { Version = key.Version + 1 };
         var document = SerializeKey(stored);
-        return RunAsync(connection =>
+        return WriteAsync(key.KeyId, null, (connection, transaction) =>
         {
             var rows = Execute(
                 connection,
                 "UPDATE keys SET version = version + 1, document = $document WHERE key_id = $id AND version = $expected",
+                transaction,
                 ("$id", key.KeyId),
                 ("$expected", key.Version),
                 ("$document", document));
@@ -165,9 +230,9 @@ public sealed class SqliteKeyStore : IKeyStore
     public ValueTask DeleteKeyAsync(string keyId, long expectedVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);
-        return RunVoidAsync(connection =>
+        return WriteVoidAsync(keyId, null, (connection, transaction) =>
         {
-            var rows = Execute(connection, "DELETE FROM keys WHERE key_id = $id AND version = $expected", ("$id", keyId), ("$expected", expectedVersion));
+            var rows = Execute(connection, "DELETE FROM keys WHERE key_id = $id AND version = $expected", transaction, ("$id", keyId), ("$expected", expectedVersion));
             if (rows != 1)
             {
                 throw new KeyStoreConflictException($"The key '{keyId}' is missing or changed since version {expectedVersion} was read.");
@@ -220,11 +285,12 @@ public sealed class SqliteKeyStore : IKeyStore
         ArgumentNullException.ThrowIfNull(alias);
         var stored = alias with { Version = 1 };
         var document = SerializeAlias(stored);
-        return RunAsync(connection =>
+        return WriteAsync(null, alias.AliasName, (connection, transaction) =>
         {
             var rows = Execute(
                 connection,
                 "INSERT INTO aliases (alias_name, target_key_id, version, document) VALUES ($name, $target, 1, $document) ON CONFLICT (alias_name) DO NOTHING",
+                transaction,
                 ("$name", alias.AliasName),
                 ("$target", alias.TargetKeyId),
                 ("$document", document));
@@ -238,11 +304,12 @@ public sealed class SqliteKeyStore : IKeyStore
         ArgumentNullException.ThrowIfNull(alias);
         var stored = alias with { Version = alias.Version + 1 };
         var document = SerializeAlias(stored);
-        return RunAsync(connection =>
+        return WriteAsync(null, alias.AliasName, (connection, transaction) =>
         {
             var rows = Execute(
                 connection,
                 "UPDATE aliases SET target_key_id = $target, version = version + 1, document = $document WHERE alias_name = $name AND version = $expected",
+                transaction,
                 ("$name", alias.AliasName),
                 ("$target", alias.TargetKeyId),
                 ("$expected", alias.Version),
@@ -255,9 +322,9 @@ public sealed class SqliteKeyStore : IKeyStore
     public ValueTask DeleteAliasAsync(string aliasName, long expectedVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(aliasName);
-        return RunVoidAsync(connection =>
+        return WriteVoidAsync(null, aliasName, (connection, transaction) =>
         {
-            var rows = Execute(connection, "DELETE FROM aliases WHERE alias_name = $name AND version = $expected", ("$name", aliasName), ("$expected", expectedVersion));
+            var rows = Execute(connection, "DELETE FROM aliases WHERE alias_name = $name AND version = $expected", transaction, ("$name", aliasName), ("$expected", expectedVersion));
             if (rows != 1)
             {
                 throw new KeyStoreConflictException($"The alias '{aliasName}' is missing or changed since version {expectedVersion} was read.");
@@ -265,29 +332,277 @@ public sealed class SqliteKeyStore : IKeyStore
         }, cancellationToken);
     }
 
-    // ------------------------------------------------------------------ connections and errors
+    // ------------------------------------------------------------------ change feed
 
-    private ValueTask RunVoidAsync(Action<SqliteConnection> operation, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    /// <remarks>
+    /// The first subscription reads the current position of the change feed (opening, and if needed
+    /// creating, the database) and starts the watcher; changes committed after it are reported within
+    /// about one <see cref="SqliteKeyStoreOptions.PollInterval"/>. If the database cannot be read then,
+    /// the watcher starts from the position it first reads and reports a reset. The watcher stops when
+    /// the last handler is removed, and on <see cref="Dispose"/>.
+    /// </remarks>
+    public event EventHandler<KeyStoreChangedEventArgs>? Changed
     {
-        if (cancellationToken.IsCancellationRequested)
+        add
         {
-            return ValueTask.FromCanceled(cancellationToken);
+            lock (_watcherLock)
+            {
+                _changed += value;
+                if (_changed is not null && _watcher is null && !_disposed)
+                {
+                    StartWatcher();
+                }
+            }
         }
 
-        try
+        remove
         {
-            Run<object?>(connection =>
+            lock (_watcherLock)
             {
-                operation(connection);
-                return null;
-            });
-            return ValueTask.CompletedTask;
-        }
-        catch (Exception e)
-        {
-            return ValueTask.FromException(e);
+                _changed -= value;
+                if (_changed is null && _watcherStop is not null)
+                {
+                    // The last handler left: stop polling (a later subscription starts afresh).
+                    _watcherStop.Cancel();
+                    _watcherStop = null;
+                    _watcher = null;
+                }
+            }
         }
     }
+
+    /// <summary>Stops the change watcher (waiting for it), if it runs. The store's operations keep working.</summary>
+    public void Dispose()
+    {
+        var watcher = StopWatcher();
+        if (watcher is not null && !watcher.IsCompleted && Environment.CurrentManagedThreadId != _watcherThreadId)
+        {
+            watcher.Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>Stops the change watcher (waiting for it), if it runs. The store's operations keep working.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        var watcher = StopWatcher();
+        if (watcher is not null && Environment.CurrentManagedThreadId != _watcherThreadId)
+        {
+            await watcher.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private Task? StopWatcher()
+    {
+        lock (_watcherLock)
+        {
+            if (_disposed)
+            {
+                return null;
+            }
+
+            _disposed = true;
+            _watcherStop?.Cancel();
+            return _watcher;
+        }
+    }
+
+    /// <summary>Starts the watcher; called under <see cref="_watcherLock"/>.</summary>
+    private void StartWatcher()
+    {
+        long? start;
+        try
+        {
+            start = Run(ReadLastChange);
+        }
+        catch (KmsException)
+        {
+            // Unreadable now: the watcher finds its position later and reports a reset.
+            start = null;
+        }
+
+        _watcherStop = new CancellationTokenSource();
+        var stop = _watcherStop.Token;
+        _watcher = Task.Run(() => WatchAsync(start, stop), CancellationToken.None);
+    }
+
+    private async Task WatchAsync(long? position, CancellationToken stop)
+    {
+        var failures = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var delay = _pollInterval;
+            try
+            {
+                _watcherThreadId = Environment.CurrentManagedThreadId;
+                position = Poll(position, stop);
+                failures = 0;
+            }
+#pragma warning disable CA1031 // The watcher must survive any failure of the database; it logs and retries.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failures++;
+                var backoff = _pollInterval * Math.Pow(2, Math.Min(failures, 16));
+                delay = backoff < MaxWatcherBackoff ? backoff : MaxWatcherBackoff;
+                LogWatcherFailed(_logger, _description, delay, e);
+            }
+            finally
+            {
+                _watcherThreadId = 0;
+            }
+
+            try
+            {
+                await _wake.WaitAsync(delay, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the change feed after <paramref name="position"/> and raises <see cref="Changed"/> for
+    /// every row, or a reset when rows were pruned before they were read (or the feed went backwards:
+    /// a restored or replaced file). Returns the new position.
+    /// </summary>
+    private long Poll(long? position, CancellationToken stop)
+    {
+        var last = Run(ReadLastChange);
+        if (position is not { } from || last < from)
+        {
+            Raise(KeyStoreChangedEventArgs.Reset);
+            return last;
+        }
+
+        while (from < last && !stop.IsCancellationRequested)
+        {
+            var rows = Run(connection =>
+            {
+                using var command = Command(
+                    connection,
+                    "SELECT seq, key_id, alias_name FROM changes WHERE seq > $after ORDER BY seq LIMIT $limit",
+                    ("$after", from),
+                    ("$limit", ChangeBatchSize));
+                using var reader = command.ExecuteReader();
+                var batch = new List<(long Seq, string? KeyId, string? AliasName)>();
+                while (reader.Read())
+                {
+                    batch.Add((reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+                }
+
+                return batch;
+            });
+
+            if (rows.Count == 0 || rows[0].Seq > from + 1)
+            {
+                // Pruned before it was read (or never committed: a seq is only taken inside the write's transaction).
+                Raise(KeyStoreChangedEventArgs.Reset);
+                if (rows.Count == 0)
+                {
+                    return last;
+                }
+            }
+
+            foreach (var (seq, keyId, aliasName) in rows)
+            {
+                if (keyId is not null || aliasName is not null)
+                {
+                    Raise(new KeyStoreChangedEventArgs(keyId, aliasName));
+                }
+
+                from = seq;
+            }
+
+            if (rows.Count < ChangeBatchSize)
+            {
+                break;
+            }
+        }
+
+        return from;
+    }
+
+    private void Raise(KeyStoreChangedEventArgs change)
+    {
+        EventHandler<KeyStoreChangedEventArgs>? handlers;
+        lock (_watcherLock)
+        {
+            handlers = _changed;
+        }
+
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList().Cast<EventHandler<KeyStoreChangedEventArgs>>())
+        {
+            try
+            {
+                handler(this, change);
+            }
+#pragma warning disable CA1031 // A subscriber's failure must not stop the watcher.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+    }
+
+    /// <summary>Makes the watcher, if it runs, read the change feed now rather than at its next poll.</summary>
+    internal void PollNow() => _wake.Release();
+
+    private static long ReadLastChange(SqliteConnection connection)
+    {
+        using var command = Command(connection, "SELECT last_change FROM store_state WHERE id = 1");
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    private ValueTask WriteVoidAsync(string? keyId, string? aliasName, Action<SqliteConnection, SqliteTransaction> write, CancellationToken cancellationToken)
+    {
+        var task = WriteAsync<object?>(keyId, aliasName, (connection, transaction) =>
+        {
+            write(connection, transaction);
+            return null;
+        }, cancellationToken);
+        return task.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(task.AsTask());
+    }
+
+    /// <summary>
+    /// Runs one write as one <c>BEGIN IMMEDIATE</c> transaction: take the next change sequence number,
+    /// make the write (which throws <see cref="KeyStoreConflictException"/> when its version check finds
+    /// no row, rolling everything back), record the change, prune old changes now and then, commit.
+    /// </summary>
+    private ValueTask<T> WriteAsync<T>(string? keyId, string? aliasName, Func<SqliteConnection, SqliteTransaction, T> write, CancellationToken cancellationToken)
+        => RunAsync(connection =>
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            long seq;
+            using (var bump = Command(connection, "UPDATE store_state SET last_change = last_change + 1 WHERE id = 1 RETURNING last_change"))
+            {
+                bump.Transaction = transaction;
+                seq = Convert.ToInt64(
+                    bump.ExecuteScalar() ?? throw new KmsStorageIntegrityException($"The SQLite key store '{_description}' has no store_state row."),
+                    System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var result = write(connection, transaction);
+            Execute(connection, "INSERT INTO changes (seq, key_id, alias_name) VALUES ($seq, $key, $alias)", transaction, ("$seq", seq), ("$key", keyId), ("$alias", aliasName));
+            if (seq % _pruneEvery == 0 && seq > _changeRetention)
+            {
+                Execute(connection, "DELETE FROM changes WHERE seq <= $floor", transaction, ("$floor", seq - _changeRetention));
+            }
+
+            transaction.Commit();
+            return result;
+        }, cancellationToken);
+
+    // ------------------------------------------------------------------ connections and errors
 
     private ValueTask<T> RunAsync<T>(Func<SqliteConnection, T> operation, CancellationToken cancellationToken)
     {

@@ -1,12 +1,16 @@
-// The child process of the file-store crash tests. It runs a fixed workload of key-manager
-// operations over a FileSystemKeyStore and kills itself (SIGKILL: no finally blocks, no flushing,
-// no core dump) at the N-th write step of the store. Before each writing operation it prints
+// The child process of the crash tests. It runs a fixed workload of key-manager operations over a
+// store (file or SQLite, see CrashStores) and kills itself (SIGKILL: no finally blocks, no flushing,
+// no core dump) at the N-th write step of the store, or runs to the end while the test kills it at
+// a random moment ("run" mode). The file store's write steps are inside its writes (temp file, half
+// written, flushed, renamed); a SQL store's are before and after each write call. Before each writing operation it prints
 // "begin <op> <args>" and after it "ok <op> <args>", one line each, flushed, so that the test
 // knows which operations completed and which one was in flight when the process died.
 //
-// Usage: EnvelopeKms.Tests.CrashHost <storeDir> <rootKeyBase64> <crashAtStep>
-// A crashAtStep larger than the number of write steps runs the whole workload; the last lines are
-// then "ok steps <count>" and "ok done".
+// Usage: EnvelopeKms.Tests.CrashHost <store> <rootKeyBase64> <crashAtStep|run>
+//        EnvelopeKms.Tests.CrashHost multi <store> ...   (the multi-process worker, see MultiProcessWorker)
+// <store> is file:<dir> (or a bare directory) or sqlite:<path>. A crashAtStep larger than the number
+// of write steps, or "run", runs the whole workload; the last lines are then "ok steps <count>" and
+// "ok done". "run" prints "ready" just before the workload starts, for the test's kill timer.
 //
 // Output lines (tokens contain no spaces; binary values are base64):
 //   begin create <role>                 ok create <role> <keyId>
@@ -25,18 +29,30 @@ using System.Globalization;
 using System.Text;
 using EnvelopeKms;
 using EnvelopeKms.Protection;
-using EnvelopeKms.Storage;
 
-if (args.Length != 3 || !long.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out var crashAt) || crashAt < 1)
+if (args is ["multi", .. var workerArguments])
 {
-    await Console.Error.WriteLineAsync("usage: EnvelopeKms.Tests.CrashHost <storeDir> <rootKeyBase64> <crashAtStep>");
+    return await EnvelopeKms.Tests.CrashHost.MultiProcessWorker.RunAsync(workerArguments);
+}
+
+var timed = args.Length == 3 && args[2] == "run";
+var crashAt = long.MaxValue;
+if (args.Length != 3 || (!timed && (!long.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out crashAt) || crashAt < 1)))
+{
+    await Console.Error.WriteLineAsync("usage: EnvelopeKms.Tests.CrashHost <store> <rootKeyBase64> <crashAtStep|run>");
     return 2;
 }
 
 var steps = 0L;
 var clock = new ManualClock(Workload.Start);
 using var rootKey = StaticRootKeyProvider.FromBase64(args[1], "the command line");
-using var kms = new KeyManager(new FileSystemKeyStore(args[0], OnWriteStep), rootKey, timeProvider: clock);
+var store = EnvelopeKms.Tests.CrashHost.CrashStores.Open(args[0], OnWriteStep);
+using var kms = new KeyManager(store, rootKey, timeProvider: clock);
+if (timed)
+{
+    Report("ready");
+}
+
 var context = new Dictionary<string, string>(StringComparer.Ordinal) { ["purpose"] = "crash-test" };
 
 var alpha = await CreateAsync("alpha");
@@ -68,6 +84,7 @@ await EncryptAsync("alias/crash/beta", "via-moved-alias");
 
 Report("ok", "steps", steps.ToString(CultureInfo.InvariantCulture));
 Report("ok", "done");
+(store as IDisposable)?.Dispose();
 return 0;
 
 void OnWriteStep(string step)

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace EnvelopeKms.Tests.Storage;
 
-/// <summary>What a run of the crash child process printed and how it ended.</summary>
-internal sealed record CrashHostRun(int ExitCode, IReadOnlyList<string[]> Lines, string StandardError)
+/// <summary>What a run of the crash child process printed (complete lines only) and how it ended.</summary>
+internal sealed record CrashHostRun(int ExitCode, IReadOnlyList<string[]> Lines, string StandardError, bool KilledByTest = false)
 {
     public string Output => string.Join('\n', Lines.Select(l => string.Join(' ', l)));
 }
@@ -24,40 +25,29 @@ internal static class CrashHostProcess
     /// <summary>The full path of the built child's dll, built if missing or stale.</summary>
     public static string DllPath => Host.Value;
 
-    public static async Task<CrashHostRun> RunAsync(string storeDirectory, byte[] rootKey, long crashAtStep, CancellationToken cancellationToken)
+    /// <summary>Runs the crash workload on <paramref name="store"/> (a child store argument), killed by itself at write step <paramref name="crashAtStep"/>.</summary>
+    public static async Task<CrashHostRun> RunAsync(string store, byte[] rootKey, long crashAtStep, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(DllPath);
-        start.ArgumentList.Add(storeDirectory);
-        start.ArgumentList.Add(Convert.ToBase64String(rootKey));
-        start.ArgumentList.Add(crashAtStep.ToString(CultureInfo.InvariantCulture));
-        // No crash dumps from the runtime; the child kills itself with SIGKILL, which never dumps.
-        start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+        using var child = CrashHostChild.Start([store, Convert.ToBase64String(rootKey), crashAtStep.ToString(CultureInfo.InvariantCulture)]);
+        return await child.WaitForExitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+    }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("The crash host did not start.");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        try
+    /// <summary>
+    /// Runs the crash workload on <paramref name="store"/> and kills the child (SIGKILL)
+    /// <paramref name="delay"/> after it reported the start of its <paramref name="operation"/>-th
+    /// writing operation (a <c>begin</c> line), unless it finished first.
+    /// </summary>
+    public static async Task<CrashHostRun> RunAndKillAsync(string store, byte[] rootKey, int operation, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        using var child = CrashHostChild.Start([store, Convert.ToBase64String(rootKey), "run"]);
+        await child.WaitForLineAsync("begin", TimeSpan.FromSeconds(60), cancellationToken, occurrence: operation);
+        if (delay > TimeSpan.Zero)
         {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
+            await Task.Delay(delay, cancellationToken);
         }
 
-        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(l => l.Split(' '))
-            .ToList();
-        return new CrashHostRun(process.ExitCode, lines, await stderr);
+        child.Kill();
+        return await child.WaitForExitAsync(TimeSpan.FromSeconds(60), cancellationToken);
     }
 
     /// <summary>The repository root: the directory holding <c>EnvelopeKms.sln</c>, found by walking up from the test output.</summary>
@@ -113,9 +103,12 @@ internal static class CrashHostProcess
             return false;
         }
 
-        var theirs = Path.Combine(Path.GetDirectoryName(dll)!, "EnvelopeKms.dll");
-        var ours = Path.Combine(AppContext.BaseDirectory, "EnvelopeKms.dll");
-        return File.Exists(theirs) && SHA256.HashData(File.ReadAllBytes(theirs)).AsSpan().SequenceEqual(SHA256.HashData(File.ReadAllBytes(ours)));
+        return new[] { "EnvelopeKms.dll", "EnvelopeKms.Storage.Sqlite.dll" }.All(name =>
+        {
+            var theirs = Path.Combine(Path.GetDirectoryName(dll)!, name);
+            var ours = Path.Combine(AppContext.BaseDirectory, name);
+            return File.Exists(theirs) && SHA256.HashData(File.ReadAllBytes(theirs)).AsSpan().SequenceEqual(SHA256.HashData(File.ReadAllBytes(ours)));
+        });
     }
 
     private static void Build(string project, string configuration)
@@ -142,7 +135,7 @@ internal static class CrashHostProcess
     }
 
     /// <summary>The dotnet host running these tests, so the child uses the same runtime.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
@@ -150,5 +143,143 @@ internal static class CrashHostProcess
         }
 
         return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+    }
+}
+
+/// <summary>
+/// A running crash child: its output is read as it comes, so that the test can wait for a line
+/// (a start report) and kill the child mid-workload. Disposing kills a child that still runs.
+/// </summary>
+internal sealed class CrashHostChild : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly Lock _gate = new();
+    private readonly Task _pump;
+    private readonly Task<string> _stderr;
+    private bool _killed;
+
+    private CrashHostChild(Process process)
+    {
+        _process = process;
+        _pump = Task.Run(PumpAsync);
+        _stderr = process.StandardError.ReadToEndAsync();
+    }
+
+    public static CrashHostChild Start(IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(CrashHostProcess.DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(CrashHostProcess.DllPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // No crash dumps from the runtime; SIGKILL never dumps.
+        start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+        return new CrashHostChild(Process.Start(start) ?? throw new InvalidOperationException("The crash host did not start."));
+    }
+
+    /// <summary>The complete lines printed so far, split into tokens.</summary>
+    public IReadOnlyList<string[]> Lines
+    {
+        get
+        {
+            string text;
+            lock (_gate)
+            {
+                text = _output.ToString();
+            }
+
+            // A line cut by the kill (no newline yet) does not count.
+            var end = text.LastIndexOf('\n');
+            return end < 0 ? [] : text[..end].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(l => l.Split(' ')).ToList();
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Waits until the child printed the <paramref name="occurrence"/>-th line starting with <paramref name="prefix"/> and returns it.</summary>
+    public async Task<string[]> WaitForLineAsync(string prefix, TimeSpan timeout, CancellationToken cancellationToken, int occurrence = 1)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (Lines.Where(l => string.Join(' ', l).StartsWith(prefix, StringComparison.Ordinal)).Skip(occurrence - 1).FirstOrDefault() is { } line)
+            {
+                return line;
+            }
+
+            if (_process.HasExited && _pump.IsCompleted)
+            {
+                throw new InvalidOperationException($"The crash host exited ({_process.ExitCode}) without printing '{prefix}':\n{string.Join('\n', Lines.Select(l => string.Join(' ', l)))}\n{await _stderr}");
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"The crash host did not print '{prefix}' within {timeout}.");
+            }
+
+            await Task.Delay(1, cancellationToken);
+        }
+    }
+
+    /// <summary>Kills the child with SIGKILL, if it still runs.</summary>
+    public void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _killed = true;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // It exited on its own meanwhile.
+        }
+    }
+
+    public async Task<CrashHostRun> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token);
+            await _pump.WaitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return new CrashHostRun(_process.ExitCode, Lines, await _stderr, _killed);
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+
+    private async Task PumpAsync()
+    {
+        var buffer = new char[4096];
+        int read;
+        while ((read = await _process.StandardOutput.ReadAsync(buffer)) > 0)
+        {
+            lock (_gate)
+            {
+                _output.Append(buffer, 0, read);
+            }
+        }
     }
 }

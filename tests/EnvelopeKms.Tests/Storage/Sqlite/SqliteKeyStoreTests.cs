@@ -31,15 +31,15 @@ public sealed class SqliteKeyStoreTests : IDisposable
         var store = new SqliteKeyStore(DatabasePath);
         var key = await store.InsertKeyAsync(Key("11111111-1111-1111-1111-111111111111"), Ct);
 
-        Assert.Equal(1, SqliteKeyStore.CurrentSchemaVersion);
-        Assert.Equal(1L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(2, SqliteKeyStore.CurrentSchemaVersion);
+        Assert.Equal(2L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
-        Assert.Equal(["aliases", "keys", "metadata", "schema_version"], Tables());
+        Assert.Equal(["aliases", "changes", "keys", "metadata", "schema_version", "store_state"], Tables());
 
         var reopened = new SqliteKeyStore(DatabasePath);
         Assert.Equal(key.KeyId, (await reopened.GetKeyAsync(key.KeyId, Ct))!.KeyId);
         Assert.Equal(1L, Scalar("SELECT count(*) FROM schema_version"));
-        Assert.Equal(1L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(2L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
     }
 
     [Fact]
