@@ -36,6 +36,19 @@ public class PostgreSqlBenchmarks
     public void Setup()
     {
         _server = new ThrowawayPostgreSql();
+        try
+        {
+            Prepare();
+        }
+        catch
+        {
+            _server.Dispose();
+            throw;
+        }
+    }
+
+    private void Prepare()
+    {
         _store = new PostgreSqlKeyStore(_server.ConnectionString);
         _kms = new KeyManager(_store, new StaticRootKeyProvider(RandomNumberGenerator.GetBytes(32)));
         _keyId = _kms.CreateKeyAsync(new CreateKeyRequest { Description = "bench" }).GetAwaiter().GetResult().KeyMetadata.KeyId;

@@ -44,7 +44,14 @@ internal sealed class ThrowawayPostgreSql : IDisposable
 
     public int Port { get; }
 
-    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Max Pool Size=64";
+    public string ConnectionString => new Npgsql.NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = Port,
+        Username = "postgres",
+        Database = "postgres",
+        MaxPoolSize = 64,
+    }.ConnectionString;
 
     public void Dispose()
     {
