@@ -112,7 +112,7 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         _bin = FindBinaries();
         if (_bin is null)
         {
-            UnavailableReason = "PostgreSQL is not installed: no /usr/lib/postgresql/*/bin/initdb (install postgresql-15, or run .ci/run, which installs it).";
+            UnavailableReason = "PostgreSQL is not installed: no initdb and pg_ctl in /usr/lib/postgresql/*/bin or $ENVELOPEKMS_POSTGRES_BIN (install postgresql-15, or run .ci/run, which installs it).";
             return;
         }
 
@@ -197,8 +197,14 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         }
     }
 
+    /// <summary>The directory of <c>initdb</c> and <c>pg_ctl</c>: <c>ENVELOPEKMS_POSTGRES_BIN</c> when set, else the newest <c>/usr/lib/postgresql/*/bin</c>.</summary>
     internal static string? FindBinaries()
     {
+        if (Environment.GetEnvironmentVariable("ENVELOPEKMS_POSTGRES_BIN") is { Length: > 0 } configured)
+        {
+            return File.Exists(Path.Combine(configured, "initdb")) && File.Exists(Path.Combine(configured, "pg_ctl")) ? configured : null;
+        }
+
         const string root = "/usr/lib/postgresql";
         if (!Directory.Exists(root))
         {
