@@ -66,6 +66,10 @@ internal static class MultiProcessWorker
         var shared = (await kms.DescribeKeyAsync(SharedAlias)).KeyId;
         Report("ok", "shared", shared);
 
+        // The counter is a compare-and-set on the store itself, below the key manager, so it writes
+        // records sealed by the root key as the key manager would (an unsealed record is refused on read).
+        var metadata = await store.GetMetadataAsync(CancellationToken.None) ?? throw new InvalidOperationException("The store is not initialized.");
+        using var openRootKey = await rootKey.GetRootKeyAsync(metadata.RootKeyParameters ?? "", CancellationToken.None);
         var successes = 0;
         var conflicts = 0;
         for (var round = 0; round < rounds; round++)
@@ -89,7 +93,7 @@ internal static class MultiProcessWorker
                 var next = (int.Parse(current.Description, CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture);
                 try
                 {
-                    await store.UpdateKeyAsync(current with { Description = next }, CancellationToken.None);
+                    await store.UpdateKeyAsync(RecordSeal.Seal(openRootKey, current with { Description = next }), CancellationToken.None);
                     successes++;
                     Report("ok", "increment", next);
                     break;
