@@ -1,4 +1,5 @@
 using EnvelopeKms.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,9 @@ public static class SqliteEnvelopeKmsBuilderExtensions
     /// <summary>
     /// Stores keys in a SQLite database (see <see cref="SqliteKeyStore"/>): a file path, or a
     /// Microsoft.Data.Sqlite connection string (any value containing <c>=</c>). The store is durable,
-    /// so a root key (<c>ProtectKeysWith*</c>) is required.
+    /// so a root key (<c>ProtectKeysWith*</c>) is required. With a service collection
+    /// (<c>AddEnvelopeKms</c>) the store is registered as a singleton and the container disposes it (and
+    /// its change watcher) on shutdown; a key manager from <c>KeyManagerFactory</c> disposes it itself.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="pathOrConnectionString">A file path, or a connection string.</param>
@@ -21,6 +24,15 @@ public static class SqliteEnvelopeKmsBuilderExtensions
         var options = new SqliteKeyStoreOptions();
         configure?.Invoke(options);
         options.Validate();
-        return builder.UseKeyStore(services => new SqliteKeyStore(pathOrConnectionString, options, (ILoggerFactory?)services.GetService(typeof(ILoggerFactory))));
+        SqliteKeyStore Create(IServiceProvider services)
+            => new(pathOrConnectionString, options, services.GetService(typeof(ILoggerFactory)) as ILoggerFactory);
+
+        if (builder.Services is { } services)
+        {
+            services.TryAddSingleton(Create);
+            return builder.UseKeyStore(sp => sp.GetRequiredService<SqliteKeyStore>());
+        }
+
+        return builder.UseKeyStore(Create);
     }
 }

@@ -90,6 +90,9 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDispos
     private CancellationTokenSource? _watcherStop;
     private Task? _watcher;
     private bool _disposed;
+
+    /// <summary>Whether the store was disposed (tests).</summary>
+    internal bool IsDisposed => Volatile.Read(ref _disposed);
     private volatile int _watcherThreadId;
 
     /// <summary>Released to make the watcher read the feed now instead of at its next poll (tests).</summary>

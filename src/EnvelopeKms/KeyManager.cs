@@ -38,6 +38,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
     private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _materials = new();
     private RootKey? _rootKey;
     private readonly IKeyStoreChangeNotifier? _notifier;
+    private readonly IKeyStore _innerStore;
     private bool _disposed;
 
     /// <summary>
@@ -82,6 +83,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
 
         loggerFactory ??= NullLoggerFactory.Instance;
         _store = new SealingKeyStore(keyStore);
+        _innerStore = keyStore;
         _rootKeyProvider = rootKeyProvider;
         _time = timeProvider ?? TimeProvider.System;
         _ids = new Identifiers(options.Partition, options.Region, options.AccountId);
@@ -674,7 +676,10 @@ public sealed class KeyManager : IKeyManager, IDisposable
         });
     }
 
-    /// <summary>Zeroes every cached key material and releases the root key.</summary>
+    /// <summary>Whether <see cref="Dispose"/> disposes the store too (a key manager from <see cref="KeyManagerFactory"/> owns its store).</summary>
+    internal bool OwnsStore { get; init; }
+
+    /// <summary>Zeroes every cached key material and releases the root key (and the store, when it owns it).</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -696,6 +701,10 @@ public sealed class KeyManager : IKeyManager, IDisposable
         _materials.Clear();
         _rootKey?.Dispose();
         _rootKeyGate.Dispose();
+        if (OwnsStore && _innerStore is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
     }
 
     // ---------------------------------------------------------------- pipeline

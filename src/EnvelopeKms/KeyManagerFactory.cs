@@ -6,7 +6,11 @@ namespace EnvelopeKms;
 /// <summary>Creates a key manager without a service container, for console applications and scripts.</summary>
 public static class KeyManagerFactory
 {
-    /// <summary>Creates a key manager configured by <paramref name="configure"/> (the same verbs as <c>AddEnvelopeKms</c>).</summary>
+    /// <summary>
+    /// Creates a key manager configured by <paramref name="configure"/> (the same verbs as
+    /// <c>AddEnvelopeKms</c>). The key manager owns the store the verbs created: disposing it disposes
+    /// the store (its connections and change watcher).
+    /// </summary>
     /// <param name="configure">Chooses the store, the root key and the other parts.</param>
     /// <param name="loggerFactory">Logging for warnings and the default audit sink; none when <see langword="null"/>.</param>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
@@ -21,7 +25,7 @@ public static class KeyManagerFactory
             action(options);
         }
 
-        return builder.Build(new MinimalServiceProvider(loggerFactory, timeProvider ?? TimeProvider.System), options);
+        return builder.Build(new MinimalServiceProvider(loggerFactory, timeProvider ?? TimeProvider.System), options, ownsStore: true);
     }
 
     private sealed class MinimalServiceProvider(ILoggerFactory? loggerFactory, TimeProvider timeProvider) : IServiceProvider

@@ -170,7 +170,7 @@ public sealed class EnvelopeKmsBuilder
     }
 
     /// <summary>Builds a key manager from the configured parts, taking shared services from <paramref name="services"/>.</summary>
-    internal KeyManager Build(IServiceProvider services, EnvelopeKmsOptions options)
+    internal KeyManager Build(IServiceProvider services, EnvelopeKmsOptions options, bool ownsStore = false)
     {
         var validation = new EnvelopeKmsOptionsValidator().Validate(null, options);
         var failures = (validation.Failures ?? []).Concat(Validate()).ToList();
@@ -204,7 +204,10 @@ public sealed class EnvelopeKmsBuilder
             AuthorizerFactory?.Invoke(services) ?? services.GetService(typeof(IKeyAuthorizer)) as IKeyAuthorizer,
             AuditSinkFactory?.Invoke(services) ?? services.GetService(typeof(IKmsAuditSink)) as IKmsAuditSink,
             CallerFactory?.Invoke(services) ?? services.GetService(typeof(ICallerIdentityProvider)) as ICallerIdentityProvider,
-            LoggerFactoryOf(services));
+            LoggerFactoryOf(services))
+        {
+            OwnsStore = ownsStore,
+        };
     }
 
     internal static string MissingRootKeyMessage(string storeName)

@@ -259,4 +259,70 @@ public sealed class DependencyInjectionTests : IDisposable
         public ValueTask<EnvelopeKms.Authorization.AuthorizationDecision> AuthorizeAsync(EnvelopeKms.Authorization.AuthorizationRequest request, CancellationToken cancellationToken)
             => ValueTask.FromResult(new EnvelopeKms.Authorization.AuthorizationDecision(true, "allow all (test)"));
     }
+    [Fact]
+    public async Task A_key_manager_from_the_factory_disposes_the_store_its_verbs_created_but_not_one_it_was_given()
+    {
+        var created = new DisposableStore();
+        var kms = KeyManagerFactory.Create(b => b.UseKeyStore(_ => created).ProtectKeysWithRootKey(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+        await AssertRoundTripAsync(kms);
+        kms.Dispose();
+        Assert.Equal(1, created.Disposals);
+
+        var given = new DisposableStore();
+        using (var direct = new KeyManager(given, new EnvelopeKms.Protection.StaticRootKeyProvider(RandomNumberGenerator.GetBytes(32))))
+        {
+            await AssertRoundTripAsync(direct);
+        }
+
+        Assert.Equal(0, given.Disposals);
+    }
+
+    [Fact]
+    public async Task With_a_container_the_sqlite_store_is_a_singleton_the_container_disposes()
+    {
+        var rootKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        EnvelopeKms.Storage.Sqlite.SqliteKeyStore store;
+        await using (var provider = Build(s => s.AddEnvelopeKms(b => b.PersistKeysToSqlite(Path.Combine(_directory.FullName, "keys.db")).ProtectKeysWithRootKey(rootKey))))
+        {
+            await AssertRoundTripAsync(provider.GetRequiredService<IKeyManager>());
+            store = provider.GetRequiredService<EnvelopeKms.Storage.Sqlite.SqliteKeyStore>();
+            Assert.Same(store, provider.GetRequiredService<EnvelopeKms.Storage.Sqlite.SqliteKeyStore>());
+        }
+
+        Assert.True(store.IsDisposed);
+    }
+
+    private sealed class DisposableStore : EnvelopeKms.Storage.IKeyStore, IDisposable
+    {
+        private readonly EnvelopeKms.Storage.InMemoryKeyStore _inner = new();
+
+        public int Disposals { get; private set; }
+
+        public void Dispose() => Disposals++;
+
+        public ValueTask<EnvelopeKms.Storage.KeyStoreMetadata?> GetMetadataAsync(CancellationToken cancellationToken) => _inner.GetMetadataAsync(cancellationToken);
+
+        public ValueTask<EnvelopeKms.Storage.KeyStoreMetadata> InitializeMetadataAsync(EnvelopeKms.Storage.KeyStoreMetadata metadata, CancellationToken cancellationToken) => _inner.InitializeMetadataAsync(metadata, cancellationToken);
+
+        public ValueTask<EnvelopeKms.Storage.KeyRecord?> GetKeyAsync(string keyId, CancellationToken cancellationToken) => _inner.GetKeyAsync(keyId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<EnvelopeKms.Storage.KeyRecord>> ListKeysAsync(string? afterKeyId, int limit, CancellationToken cancellationToken) => _inner.ListKeysAsync(afterKeyId, limit, cancellationToken);
+
+        public ValueTask<EnvelopeKms.Storage.KeyRecord> InsertKeyAsync(EnvelopeKms.Storage.KeyRecord key, CancellationToken cancellationToken) => _inner.InsertKeyAsync(key, cancellationToken);
+
+        public ValueTask<EnvelopeKms.Storage.KeyRecord> UpdateKeyAsync(EnvelopeKms.Storage.KeyRecord key, CancellationToken cancellationToken) => _inner.UpdateKeyAsync(key, cancellationToken);
+
+        public ValueTask DeleteKeyAsync(string keyId, long expectedVersion, CancellationToken cancellationToken) => _inner.DeleteKeyAsync(keyId, expectedVersion, cancellationToken);
+
+        public ValueTask<EnvelopeKms.Storage.AliasRecord?> GetAliasAsync(string aliasName, CancellationToken cancellationToken) => _inner.GetAliasAsync(aliasName, cancellationToken);
+
+        public ValueTask<IReadOnlyList<EnvelopeKms.Storage.AliasRecord>> ListAliasesAsync(string? targetKeyId, string? afterAliasName, int limit, CancellationToken cancellationToken)
+            => _inner.ListAliasesAsync(targetKeyId, afterAliasName, limit, cancellationToken);
+
+        public ValueTask<EnvelopeKms.Storage.AliasRecord> InsertAliasAsync(EnvelopeKms.Storage.AliasRecord alias, CancellationToken cancellationToken) => _inner.InsertAliasAsync(alias, cancellationToken);
+
+        public ValueTask<EnvelopeKms.Storage.AliasRecord> UpdateAliasAsync(EnvelopeKms.Storage.AliasRecord alias, CancellationToken cancellationToken) => _inner.UpdateAliasAsync(alias, cancellationToken);
+
+        public ValueTask DeleteAliasAsync(string aliasName, long expectedVersion, CancellationToken cancellationToken) => _inner.DeleteAliasAsync(aliasName, expectedVersion, cancellationToken);
+    }
 }
