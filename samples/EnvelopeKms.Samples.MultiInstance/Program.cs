@@ -1,19 +1,23 @@
 // EnvelopeKms multi-instance: two key-manager instances, in two processes, on one key store.
 //
 //   dotnet run --project samples/EnvelopeKms.Samples.MultiInstance [-- --store sqlite:<path>] [--root-key <file>]
+//   dotnet run --project samples/EnvelopeKms.Samples.MultiInstance -- --store "postgres:Host=localhost;Database=kms;Username=app"
 //
 // Instance A (this process) creates the store and a key and encrypts a secret. It then starts
 // instance B, a second copy of this program, which opens its own KeyManager on the same store with
 // the same root key and decrypts A's ciphertext. A disables the key: B's next Encrypt fails at once,
-// because a KeyManager reads the key's state from the store on every call, and the data key that B's
-// envelope encryptor cached stops being used. A re-enables the key and B encrypts again. The two
-// processes talk over B's standard input and output, one line per step.
+// because a KeyManager reads the key's state from the store on every call. B's envelope encryptor,
+// which encrypts with a cached data key without calling the KeyManager, drops that data key when the
+// store's change feed reports A's change (SQLite: polled every 200 ms here; PostgreSQL: LISTEN/NOTIFY);
+// B waits for that report and prints how long after A's DisableKey it came. A re-enables the key and B
+// encrypts again. The two processes talk over B's standard input and output, one line per step.
 //
 // Defaults: the SQLite database .multi-instance/keys.db and the development root key file
 // .multi-instance/development-root.key under the current directory. Both instances must use the same
 // root key; a production deployment hands it to every instance from its secret store instead.
 
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using EnvelopeKms;
 using EnvelopeKms.Envelope;
@@ -21,7 +25,7 @@ using EnvelopeKms.Protection;
 using EnvelopeKms.Storage;
 
 const string InstanceBRole = "instance-b";
-const string Usage = "Usage: EnvelopeKms.Samples.MultiInstance [--store sqlite:<path>] [--root-key <development root key file>]";
+const string Usage = "Usage: EnvelopeKms.Samples.MultiInstance [--store sqlite:<path> | --store postgres:<Npgsql connection string>] [--root-key <development root key file>]";
 
 var isInstanceB = args.Length > 0 && args[0] == InstanceBRole;
 var options = isInstanceB ? args[1..] : args;
@@ -88,7 +92,7 @@ internal static class InstanceA
     {
         Console.WriteLine("EnvelopeKms: two key-manager instances on one key store");
         Console.WriteLine("========================================================");
-        Console.WriteLine($"Key store:            {store.Description} (both instances)");
+        Console.WriteLine($"Key store:            {store.Description} (both instances; {store.ChangeFeed})");
         Console.WriteLine($"Development root key: {rootKeyPath} (both instances)");
 
         var (kms, keyStore) = Instances.Open(store, rootKeyPath);
@@ -112,8 +116,9 @@ internal static class InstanceA
 
             Step(4, "Instance A disables the key; instance B is refused");
             await kms.DisableKeyAsync(new DisableKeyRequest { KeyId = key.KeyId });
+            var disabledAt = TimeProvider.System.GetUtcNow(); // committed: B measures its notification delay from here
             Say($"DisableKey:  {(await kms.DescribeKeyAsync(key.KeyId)).KeyState.ToKmsName()}");
-            await ExchangeAsync(instanceB, "disabled");
+            await ExchangeAsync(instanceB, $"disabled {disabledAt.UtcTicks.ToString(CultureInfo.InvariantCulture)}");
 
             Step(5, "Instance A re-enables the key; instance B encrypts again");
             await kms.EnableKeyAsync(new EnableKeyRequest { KeyId = key.KeyId });
@@ -128,7 +133,8 @@ internal static class InstanceA
             Say($"ScheduleKeyDeletion: {deletion.KeyState.ToKmsName()}, deleted after {deletion.DeletionDate:u}");
 
             Console.WriteLine();
-            Console.WriteLine("Done. Every KeyManager call of either instance saw the other's changes as soon as they were committed.");
+            Console.WriteLine("Done. Every KeyManager call of either instance saw the other's changes as soon as they were committed,");
+            Console.WriteLine("and B's envelope encryptor dropped its cached data key when the store's change feed reported A's change.");
             return instanceB.ExitCode == 0 ? 0 : 1;
         }
         catch (KmsException e)
@@ -216,36 +222,38 @@ internal static class InstanceA
 internal static class InstanceB
 {
     /// <summary>How long B waits for the store to report A's change before it gives up.</summary>
-    private static readonly TimeSpan ChangeFeedWait = TimeSpan.FromSeconds(15);
-
-    /// <summary>The data-key age limit when the store reports no changes (see the "disabled" step).</summary>
-    private static readonly TimeSpan ShortDataKeyAge = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ChangeFeedDeadline = TimeSpan.FromSeconds(10);
 
     public static async Task<int> RunAsync(KeyStoreOption store, string rootKeyPath)
     {
         var (kms, keyStore) = Instances.Open(store, rootKeyPath);
-        var hasChangeFeed = keyStore is IKeyStoreChangeNotifier;
 
-        // Without a change feed nothing tells this instance that another one changed a key, so the
-        // age limit alone bounds how long a cached data key stays in use: kept short here.
-        using var envelopes = new EnvelopeEncryptor(kms, hasChangeFeed ? null : new EnvelopeOptions { MaxDataKeyAge = ShortDataKeyAge });
+        // The envelope encryptor subscribes to KeyManager.KeyChanged: a change reported by the store's
+        // change feed evicts the key's cached data keys. No short MaxDataKeyAge is needed for that.
+        using var envelopes = new EnvelopeEncryptor(kms);
 
         // Changes made by other instances arrive as KeyChanged with no operation (the envelope
-        // encryptor, subscribed first, has evicted the key's data keys when this handler runs).
+        // encryptor, subscribed first, has evicted the key's data keys when this handler runs). The
+        // handler notes when the report arrived, to measure the delay after A's write.
         string? keyId = null;
-        var changedByOthers = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var changedByOthers = new TaskCompletionSource<(string? KeyId, DateTimeOffset At)>(TaskCreationOptions.RunContinuationsAsynchronously);
         kms.KeyChanged += (_, e) =>
         {
             if (e.Operation is null && (e.IsReset || e.KeyId == Volatile.Read(ref keyId)))
             {
-                changedByOthers.TrySetResult(e.KeyId);
+                changedByOthers.TrySetResult((e.KeyId, TimeProvider.System.GetUtcNow()));
             }
         };
 
         EnvelopeProtector? protector = null;
         try
         {
-            Say($"KeyManager opened on the shared store ({(hasChangeFeed ? "it reports changes made by other instances" : "it does not report changes made by other instances")}).");
+            if (keyStore is not IKeyStoreChangeNotifier)
+            {
+                throw new InvalidOperationException($"The {store.Description} reports no changes made by other instances.");
+            }
+
+            Say($"KeyManager opened on the shared store ({store.ChangeFeed}).");
             Console.WriteLine(Protocol.Done);
             while (Console.ReadLine() is { } command)
             {
@@ -267,7 +275,8 @@ internal static class InstanceB
                         break;
 
                     case "disabled":
-                        await AfterDisableAsync(kms, envelopes, protector!, keyId!, hasChangeFeed, changedByOthers.Task);
+                        var disabledAt = new DateTimeOffset(long.Parse(parts[1], CultureInfo.InvariantCulture), TimeSpan.Zero);
+                        await AfterDisableAsync(kms, envelopes, protector!, keyId!, disabledAt, changedByOthers.Task);
                         break;
 
                     case "enabled":
@@ -297,13 +306,19 @@ internal static class InstanceB
             Say($"Stopped: {e.ErrorCode}: {e.Message}");
             return 1;
         }
+        catch (InvalidOperationException e)
+        {
+            Say($"Stopped: {e.Message}");
+            return 1;
+        }
         finally
         {
             await Instances.CloseAsync(kms, keyStore);
         }
     }
 
-    private static async Task AfterDisableAsync(KeyManager kms, EnvelopeEncryptor envelopes, EnvelopeProtector protector, string keyId, bool hasChangeFeed, Task<string?> changedByOthers)
+    private static async Task AfterDisableAsync(
+        KeyManager kms, EnvelopeEncryptor envelopes, EnvelopeProtector protector, string keyId, DateTimeOffset disabledAt, Task<(string? KeyId, DateTimeOffset At)> changedByOthers)
     {
         // 1. Direct calls: the KeyManager reads the key's state from the store on every call.
         Say($"DescribeKey: {(await kms.DescribeKeyAsync(keyId)).KeyState.ToKmsName()} (read from the store)");
@@ -317,34 +332,28 @@ internal static class InstanceB
             Say($"Encrypt:     {e.ErrorCode}: {e.Message}");
         }
 
-        // 2. The envelope encryptor: encrypting with a cached data key calls no KMS, so the cached
-        //    data key has to go before the state check can refuse the next one.
-        if (hasChangeFeed)
+        // 2. The envelope encryptor: encrypting with a cached data key calls no KMS, so the cached data
+        //    key has to go before the state check can refuse the next one. The store's change feed
+        //    reports A's DisableKey; the KeyManager relays it as KeyChanged and the envelope encryptor
+        //    evicts the key's data keys. Wait for that report, up to a deadline.
+        using (var deadline = new CancellationTokenSource(ChangeFeedDeadline))
         {
-            // The store's change feed reports A's DisableKey; KeyManager relays it as KeyChanged and the
-            // envelope encryptor evicts the key's data keys.
-            var stopwatch = Stopwatch.StartNew();
-            if (await Task.WhenAny(changedByOthers, Task.Delay(ChangeFeedWait)) != changedByOthers)
+            try
             {
-                throw new InvalidOperationException($"The store reported no change within {ChangeFeedWait.TotalSeconds} s.");
+                await changedByOthers.WaitAsync(deadline.Token);
             }
-
-            Say($"Change feed: the store reported the change to {(await changedByOthers is { } changed ? "key " + changed : "its keys (a reset)")} within {stopwatch.ElapsedMilliseconds} ms;");
-            Say($"             the cached data key was evicted ({envelopes.CacheStatistics.Evictions} evicted, {envelopes.CacheStatistics.Entries} cached)");
-        }
-        else
-        {
-            // CHANGE FEED HOOK: once this store implements IKeyStoreChangeNotifier (the SQLite store's change
-            // feed is being built), the branch above runs instead: the feed evicts the cached data key
-            // within its polling interval, and the short MaxDataKeyAge below is no longer needed.
-            var stillCached = protector.Encrypt("sealed with the cached data key"u8);
-            Say($"Envelope:    still encrypts with its cached data key ({stillCached.Length} bytes): this store reports no");
-            Say($"             changes to other instances, so only MaxDataKeyAge ({ShortDataKeyAge.TotalSeconds:0} s here, 5 min by default) bounds it");
-            await Task.Delay(ShortDataKeyAge + TimeSpan.FromMilliseconds(250));
-            Say($"             {ShortDataKeyAge.TotalSeconds:0} s later the cached data key has expired");
+            catch (OperationCanceledException)
+            {
+                throw new InvalidOperationException($"The store's change feed reported no change to key {keyId} within {ChangeFeedDeadline.TotalSeconds:0} s.");
+            }
         }
 
-        // 3. Without a usable cached data key the protector asks the KeyManager for a new one: refused.
+        var (changedKey, reportedAt) = await changedByOthers;
+        var delay = reportedAt - disabledAt; // both clocks are this machine's; a NOTIFY can even beat A's reply
+        Say($"Change feed: the store reported the change to {(changedKey is null ? "its keys (a reset)" : "key " + changedKey)} {Math.Max(0, delay.TotalMilliseconds):0} ms after A's DisableKey returned;");
+        Say($"             the cached data key was evicted ({envelopes.CacheStatistics.Evictions} evicted, {envelopes.CacheStatistics.Entries} cached)");
+
+        // 3. Without a cached data key the protector asks the KeyManager for a new one: refused.
         try
         {
             protector.Encrypt("one more envelope"u8);
