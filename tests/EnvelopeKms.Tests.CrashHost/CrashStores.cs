@@ -1,12 +1,15 @@
 using EnvelopeKms.Storage;
+using EnvelopeKms.Storage.PostgreSql;
 using EnvelopeKms.Storage.Sqlite;
+using Npgsql;
 
 namespace EnvelopeKms.Tests.CrashHost;
 
 /// <summary>
 /// The one place that turns a store argument into a store: <c>file:&lt;dir&gt;</c> (or a bare
-/// directory), <c>sqlite:&lt;path&gt;</c>. A new kind (say <c>postgres:&lt;connection string&gt;</c>)
-/// is one more case here; the workloads and the kill points do not change.
+/// directory), <c>sqlite:&lt;path&gt;</c>, <c>postgres:&lt;connection string&gt;</c> (the store's schema is
+/// the connection string's <c>Search Path</c>, default <c>envelopekms</c>). A new kind is one more case
+/// here; the workloads and the kill points do not change.
 /// </summary>
 internal static class CrashStores
 {
@@ -21,8 +24,21 @@ internal static class CrashStores
             "file" => new FileSystemKeyStore(location, onWriteStep),
             // SQL stores: a kill point before and after each write call; kills inside a transaction come from the timed mode.
             "sqlite" => Observe(new SqliteKeyStore(location), onWriteStep),
-            _ => throw new ArgumentException($"Unknown store kind '{kind}' (file:, sqlite:).", nameof(argument)),
+            "postgres" => Observe(OpenPostgreSql(location), onWriteStep),
+            _ => throw new ArgumentException($"Unknown store kind '{kind}' (file:, sqlite:, postgres:).", nameof(argument)),
         };
+    }
+
+    private static PostgreSqlKeyStore OpenPostgreSql(string connectionString)
+    {
+        var schema = new NpgsqlConnectionStringBuilder(connectionString).SearchPath;
+        var options = new PostgreSqlKeyStoreOptions();
+        if (!string.IsNullOrEmpty(schema))
+        {
+            options.SchemaName = schema;
+        }
+
+        return new PostgreSqlKeyStore(connectionString, options, loggerFactory: null);
     }
 
     private static IKeyStore Observe(IKeyStore store, Action<string>? onWriteStep)

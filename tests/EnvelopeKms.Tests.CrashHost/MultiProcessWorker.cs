@@ -17,7 +17,8 @@ namespace EnvelopeKms.Tests.CrashHost;
 /// creates one of its own keys (while it has fewer than <c>keys</c>), encrypts under it and under the
 /// shared key, adds its tag <c>w&lt;worker&gt;-&lt;round&gt;</c> to the shared key through the key manager
 /// (whose conflict retries must lose no tag), and increments the counter in the shared key's
-/// description with a compare-and-set on the store (re-read and retry on a version conflict).
+/// description with a compare-and-set on the store (re-read and retry on a version conflict; the record
+/// is sealed with the root key, as the key manager seals its writes).
 /// Phase 2 starts when <c>startFile.phase2</c> appears: it holds every worker's ciphertexts, one
 /// <c>keyId ciphertext plaintext</c> line each, and the worker decrypts them all with the same key manager.
 /// Output lines: <c>ok create own|candidate &lt;keyId&gt;</c>, <c>ok alias won|lost</c>, <c>ok shared &lt;keyId&gt;</c>,
@@ -66,10 +67,10 @@ internal static class MultiProcessWorker
         var shared = (await kms.DescribeKeyAsync(SharedAlias)).KeyId;
         Report("ok", "shared", shared);
 
-        // The counter is a compare-and-set on the store itself, below the key manager, so it writes
-        // records sealed by the root key as the key manager would (an unsealed record is refused on read).
+        // The counter is written to the store directly, so it is sealed as the key manager seals its writes.
         var metadata = await store.GetMetadataAsync(CancellationToken.None) ?? throw new InvalidOperationException("The store is not initialized.");
-        using var openRootKey = await rootKey.GetRootKeyAsync(metadata.RootKeyParameters ?? "", CancellationToken.None);
+        using var sealKey = await rootKey.GetRootKeyAsync(metadata.RootKeyParameters ?? "", CancellationToken.None);
+
         var successes = 0;
         var conflicts = 0;
         for (var round = 0; round < rounds; round++)
@@ -93,7 +94,7 @@ internal static class MultiProcessWorker
                 var next = (int.Parse(current.Description, CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture);
                 try
                 {
-                    await store.UpdateKeyAsync(RecordSeal.Seal(openRootKey, current with { Description = next }), CancellationToken.None);
+                    await store.UpdateKeyAsync(RecordSeal.Seal(sealKey, current with { Description = next }), CancellationToken.None);
                     successes++;
                     Report("ok", "increment", next);
                     break;

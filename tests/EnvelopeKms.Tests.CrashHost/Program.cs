@@ -1,5 +1,5 @@
 // The child process of the crash tests. It runs a fixed workload of key-manager operations over a
-// store (file or SQLite, see CrashStores) and kills itself (SIGKILL: no finally blocks, no flushing,
+// store (file, SQLite or PostgreSQL, see CrashStores) and kills itself (SIGKILL: no finally blocks, no flushing,
 // no core dump) at the N-th write step of the store, or runs to the end while the test kills it at
 // a random moment ("run" mode). The file store's write steps are inside its writes (temp file, half
 // written, flushed, renamed); a SQL store's are before and after each write call. Before each writing operation it prints
@@ -8,7 +8,7 @@
 //
 // Usage: EnvelopeKms.Tests.CrashHost <store> <rootKeyBase64> <crashAtStep|run>
 //        EnvelopeKms.Tests.CrashHost multi <store> ...   (the multi-process worker, see MultiProcessWorker)
-// <store> is file:<dir> (or a bare directory) or sqlite:<path>. A crashAtStep larger than the number
+// <store> is file:<dir> (or a bare directory), sqlite:<path> or postgres:<connection string>. A crashAtStep larger than the number
 // of write steps, or "run", runs the whole workload; the last lines are then "ok steps <count>" and
 // "ok done". "run" prints "ready" just before the workload starts, for the test's kill timer.
 //

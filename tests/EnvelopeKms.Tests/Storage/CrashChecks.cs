@@ -12,7 +12,8 @@ namespace EnvelopeKms.Tests.Storage;
 /// <summary>
 /// A kind of store the crash child can run on, with what the shared checks need to know about it:
 /// the child's store argument, how to open and copy a crashed store, and the checks of its files.
-/// A new kind (PostgreSQL) is one more subclass and one more case in the child's <c>CrashStores</c>.
+/// A new kind is one more subclass and one more case in the child's <c>CrashStores</c> (PostgreSQL:
+/// <see cref="PostgreSql.PostgreSqlCrashStoreKind"/>).
 /// </summary>
 internal abstract class CrashStoreKind
 {
@@ -37,6 +38,14 @@ internal abstract class CrashStoreKind
 
     /// <summary>Checks of the files after the next writer wrote.</summary>
     public virtual void CheckFilesAfterNextWrite(string directory)
+    {
+    }
+
+    /// <summary>Checks that nothing of the store exists yet (the multi-process test starts on an empty store).</summary>
+    public virtual void AssertNoStore(string directory) => Assert.False(Directory.Exists(directory), $"{directory} exists already.");
+
+    /// <summary>Checks of a store that several processes initialised at once: one metadata row, the schema once, the engine's own integrity check.</summary>
+    public virtual void CheckInitializedOnce(string directory)
     {
     }
 
@@ -94,6 +103,17 @@ internal abstract class CrashStoreKind
             }
         }
 
+        public override void AssertNoStore(string directory) => Assert.False(File.Exists(DatabasePath(directory)), $"{DatabasePath(directory)} exists already.");
+
+        public override void CheckInitializedOnce(string directory)
+        {
+            using var connection = new SqliteConnection($"Data Source={DatabasePath(directory)};Pooling=False");
+            connection.Open();
+            Assert.Equal(1L, Scalar(connection, "SELECT count(*) FROM metadata"));
+            Assert.Equal((long)SqliteKeyStore.CurrentSchemaVersion, Scalar(connection, "SELECT version FROM schema_version WHERE id = 1"));
+            Assert.Equal("ok", Scalar(connection, "PRAGMA integrity_check"));
+        }
+
         public override void CheckFilesAfterRead(string directory, IReadOnlyList<KeyRecord> keys)
         {
             using var connection = new SqliteConnection($"Data Source={DatabasePath(directory)};Pooling=False");
@@ -147,8 +167,10 @@ internal static class CrashChecks
         // 2. Through a key manager, on a copy (so that the purge check below sees the crashed state).
         var copy = directory + "-checked";
         kind.Copy(directory, copy);
-        using (var kms = new TestKeyManager(kind.Open(copy), new StaticRootKeyProvider(rootKey)))
+        var copyStore = kind.Open(copy);
+        try
         {
+            using var kms = new TestKeyManager(copyStore, new StaticRootKeyProvider(rootKey));
             Assert.Equal(log.Start, kms.Clock.GetUtcNow());
             foreach (var key in raw.Keys)
             {
@@ -189,16 +211,39 @@ internal static class CrashChecks
             await kms.Manager.CreateKeyAsync("written after the crash", Ct);
             kind.CheckFilesAfterNextWrite(copy);
         }
+        finally
+        {
+            await DisposeAsync(copyStore);
+        }
 
         // 3. A purge interrupted by the crash completes, and leaves no alias without its key.
-        using (var kms = new TestKeyManager(kind.Open(directory), new StaticRootKeyProvider(rootKey)))
+        var store = kind.Open(directory);
+        try
         {
+            using var kms = new TestKeyManager(store, new StaticRootKeyProvider(rootKey));
             kms.Clock.Advance(TimeSpan.FromDays(9));
             await kms.Manager.PurgeExpiredKeysAsync(Ct);
             var after = await ReadRawAsync(kind, directory, rootKey);
             Assert.DoesNotContain(after.Keys, k => k.KeyState == KeyState.PendingDeletion);
             Assert.All(after.Aliases, a => Assert.Contains(after.Keys, k => k.KeyId == a.TargetKeyId));
             Assert.Equal(raw.Keys.Where(k => k.KeyState != KeyState.PendingDeletion).Select(k => k.KeyId), after.Keys.Select(k => k.KeyId));
+        }
+        finally
+        {
+            await DisposeAsync(store);
+        }
+    }
+
+    /// <summary>Disposes a store the checks opened (a server store holds connections and a change watcher).</summary>
+    public static async ValueTask DisposeAsync(IKeyStore store)
+    {
+        if (store is IAsyncDisposable asyncDisposable)
+        {
+            await asyncDisposable.DisposeAsync();
+        }
+        else
+        {
+            (store as IDisposable)?.Dispose();
         }
     }
 
@@ -209,7 +254,7 @@ internal static class CrashChecks
         var metadata = await store.GetMetadataAsync(Ct);
         var keys = await store.ListKeysAsync(null, 1000, Ct);
         var aliases = await store.ListAliasesAsync(null, null, 1000, Ct);
-        (store as IDisposable)?.Dispose();
+        await DisposeAsync(store);
 
         using var root = new AesGcmRootKey(rootKey, parameters: null);
         kind.CheckFilesAfterRead(directory, keys);

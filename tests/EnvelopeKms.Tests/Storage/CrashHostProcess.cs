@@ -103,7 +103,7 @@ internal static class CrashHostProcess
             return false;
         }
 
-        return new[] { "EnvelopeKms.dll", "EnvelopeKms.Storage.Sqlite.dll" }.All(name =>
+        return new[] { "EnvelopeKms.dll", "EnvelopeKms.Storage.Sqlite.dll", "EnvelopeKms.Storage.PostgreSql.dll" }.All(name =>
         {
             var theirs = Path.Combine(Path.GetDirectoryName(dll)!, name);
             var ours = Path.Combine(AppContext.BaseDirectory, name);

@@ -35,29 +35,35 @@ public sealed class KeyStoreSnapshotTests : IDisposable
         { "sqlite", "sqlite" },
     };
 
-    private IKeyStore NewStore(string kind)
+    private IKeyStore NewStore(string kind) => NewLocalStore(kind, Path.Combine(_directory.Parent, $"store-{Interlocked.Increment(ref _stores)}"));
+
+    /// <summary>A new, empty store of an in-process provider: <c>memory</c>, <c>file</c> (a directory at <paramref name="path"/>) or <c>sqlite</c>.</summary>
+    internal static IKeyStore NewLocalStore(string kind, string path) => kind switch
     {
-        var path = Path.Combine(_directory.Parent, $"store-{Interlocked.Increment(ref _stores)}");
-        return kind switch
-        {
-            "memory" => new InMemoryKeyStore(),
-            "file" => new FileSystemKeyStore(path),
-            "sqlite" => new SqliteKeyStore(path + ".db"),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown store kind"),
-        };
-    }
+        "memory" => new InMemoryKeyStore(),
+        "file" => new FileSystemKeyStore(path),
+        "sqlite" => new SqliteKeyStore(path + ".db"),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown store kind"),
+    };
 
     [Theory]
     [MemberData(nameof(ProviderPairs))]
     public async Task A_snapshot_imported_into_another_provider_round_trips_every_key_alias_and_ciphertext(string from, string to)
+        => await RoundTripAsync(NewStore(from), NewStore(to));
+
+    /// <summary>
+    /// Populates <paramref name="sourceStore"/> (keys in every state, aliases, ciphertexts), exports it,
+    /// imports the snapshot into the empty <paramref name="destinationStore"/>, and checks that every
+    /// record is equal and every key, alias and ciphertext works through the destination.
+    /// </summary>
+    internal static async Task RoundTripAsync(IKeyStore sourceStore, IKeyStore destinationStore)
     {
-        using var source = new TestKeyManager(NewStore(from));
+        using var source = new TestKeyManager(sourceStore);
         var population = await Population.CreateAsync(source.Manager);
         using var snapshot = new MemoryStream();
         var exported = await KeyStoreSnapshot.ExportAsync(source.Store, source.RootKey, snapshot, source.Clock, Ct);
         Assert.Equal(new KeyStoreSnapshotSummary(4, 3, 3, source.Clock.GetUtcNow(), exported.SourceRootKeyCheckValue), exported);
 
-        var destinationStore = NewStore(to);
         snapshot.Position = 0;
         var imported = await KeyStoreSnapshot.ImportAsync(snapshot, destinationStore, source.RootKey, cancellationToken: Ct);
         Assert.Equal(exported, imported);
