@@ -187,7 +187,7 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
     public ValueTask<KeyStoreMetadata> InitializeMetadataAsync(KeyStoreMetadata metadata, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        var document = JsonSerializer.Serialize(metadata, PostgreSqlKeyStoreJsonContext.Default.KeyStoreMetadata);
+        var document = JsonSerializer.Serialize(metadata, KeyStoreJson.Metadata);
         return RunAsync(async (connection, ct) =>
         {
             // The first writer wins; the row is never changed afterwards, so reading it back is exact.
@@ -646,9 +646,9 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
 
     // ------------------------------------------------------------------ documents
 
-    private static string SerializeKey(KeyRecord key) => JsonSerializer.Serialize(key, PostgreSqlKeyStoreJsonContext.Default.KeyRecord);
+    private static string SerializeKey(KeyRecord key) => JsonSerializer.Serialize(key, KeyStoreJson.KeyRecord);
 
-    private static string SerializeAlias(AliasRecord alias) => JsonSerializer.Serialize(alias, PostgreSqlKeyStoreJsonContext.Default.AliasRecord);
+    private static string SerializeAlias(AliasRecord alias) => JsonSerializer.Serialize(alias, KeyStoreJson.AliasRecord);
 
     private async Task<KeyStoreMetadata?> ReadMetadataAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
@@ -657,7 +657,7 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? Deserialize(reader, 0, PostgreSqlKeyStoreJsonContext.Default.KeyStoreMetadata, "the metadata row")
+            ? Deserialize(reader, 0, KeyStoreJson.Metadata, "the metadata row")
             : null;
     }
 
@@ -671,7 +671,7 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var keyId = ReadId(reader, "key");
-            var key = Deserialize(reader, 2, PostgreSqlKeyStoreJsonContext.Default.KeyRecord, $"the row of key '{keyId}'");
+            var key = Deserialize(reader, 2, KeyStoreJson.KeyRecord, $"the row of key '{keyId}'");
             if (!string.Equals(key.KeyId, keyId, StringComparison.Ordinal))
             {
                 throw new KmsStorageIntegrityException($"The row of key '{keyId}' in the PostgreSQL key store '{_description}' holds the document of another key; it was left in place.");
@@ -693,7 +693,7 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var aliasName = ReadId(reader, "alias");
-            var alias = Deserialize(reader, 2, PostgreSqlKeyStoreJsonContext.Default.AliasRecord, $"the row of alias '{aliasName}'");
+            var alias = Deserialize(reader, 2, KeyStoreJson.AliasRecord, $"the row of alias '{aliasName}'");
             if (!string.Equals(alias.AliasName, aliasName, StringComparison.Ordinal))
             {
                 throw new KmsStorageIntegrityException($"The row of alias '{aliasName}' in the PostgreSQL key store '{_description}' holds the document of another alias; it was left in place.");

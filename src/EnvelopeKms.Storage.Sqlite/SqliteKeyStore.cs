@@ -148,7 +148,7 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDispos
     public ValueTask<KeyStoreMetadata> InitializeMetadataAsync(KeyStoreMetadata metadata, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        var document = JsonSerializer.Serialize(metadata, SqliteKeyStoreJsonContext.Default.KeyStoreMetadata);
+        var document = JsonSerializer.Serialize(metadata, KeyStoreJson.Metadata);
         return RunAsync(connection =>
         {
             // The first writer wins; the row is never changed afterwards, so reading it back is exact.
@@ -432,28 +432,36 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDispos
     private async Task WatchAsync(long? position, CancellationToken stop)
     {
         var failures = 0;
+        // A position read at subscription is current: the first read of the feed waits for the next
+        // interval (or a wake-up), so a subscriber never sees a half-taken first look.
+        var skipPoll = position is not null;
         while (!stop.IsCancellationRequested)
         {
             var delay = _pollInterval;
-            try
+            if (!skipPoll)
             {
-                _watcherThreadId = Environment.CurrentManagedThreadId;
-                position = Poll(position, stop);
-                failures = 0;
-            }
+                try
+                {
+                    _watcherThreadId = Environment.CurrentManagedThreadId;
+                    position = Poll(position, stop);
+                    failures = 0;
+                }
 #pragma warning disable CA1031 // The watcher must survive any failure of the database; it logs and retries.
-            catch (Exception e)
+                catch (Exception e)
 #pragma warning restore CA1031
-            {
-                failures++;
-                var backoff = _pollInterval * Math.Pow(2, Math.Min(failures, 16));
-                delay = backoff < MaxWatcherBackoff ? backoff : MaxWatcherBackoff;
-                LogWatcherFailed(_logger, _description, delay, e);
+                {
+                    failures++;
+                    var backoff = _pollInterval * Math.Pow(2, Math.Min(failures, 16));
+                    delay = backoff < MaxWatcherBackoff ? backoff : MaxWatcherBackoff;
+                    LogWatcherFailed(_logger, _description, delay, e);
+                }
+                finally
+                {
+                    _watcherThreadId = 0;
+                }
             }
-            finally
-            {
-                _watcherThreadId = 0;
-            }
+
+            skipPoll = false;
 
             try
             {
@@ -763,21 +771,21 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDispos
 
     // ------------------------------------------------------------------ documents
 
-    private static string SerializeKey(KeyRecord key) => JsonSerializer.Serialize(key, SqliteKeyStoreJsonContext.Default.KeyRecord);
+    private static string SerializeKey(KeyRecord key) => JsonSerializer.Serialize(key, KeyStoreJson.KeyRecord);
 
-    private static string SerializeAlias(AliasRecord alias) => JsonSerializer.Serialize(alias, SqliteKeyStoreJsonContext.Default.AliasRecord);
+    private static string SerializeAlias(AliasRecord alias) => JsonSerializer.Serialize(alias, KeyStoreJson.AliasRecord);
 
     private KeyStoreMetadata? ReadMetadata(SqliteConnection connection)
     {
         using var command = Command(connection, "SELECT document FROM metadata WHERE id = 1");
         using var reader = command.ExecuteReader();
-        return reader.Read() ? Deserialize(reader, 0, SqliteKeyStoreJsonContext.Default.KeyStoreMetadata, "the metadata row") : null;
+        return reader.Read() ? Deserialize(reader, 0, KeyStoreJson.Metadata, "the metadata row") : null;
     }
 
     private KeyRecord ReadKey(SqliteDataReader reader)
     {
         var keyId = reader.GetString(0);
-        var key = Deserialize(reader, 2, SqliteKeyStoreJsonContext.Default.KeyRecord, $"the row of key '{keyId}'");
+        var key = Deserialize(reader, 2, KeyStoreJson.KeyRecord, $"the row of key '{keyId}'");
         if (!string.Equals(key.KeyId, keyId, StringComparison.Ordinal))
         {
             throw new KmsStorageIntegrityException($"The row of key '{keyId}' in the SQLite key store '{_description}' holds the document of another key; it was left in place.");
@@ -789,7 +797,7 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDispos
     private AliasRecord ReadAlias(SqliteDataReader reader)
     {
         var aliasName = reader.GetString(0);
-        var alias = Deserialize(reader, 2, SqliteKeyStoreJsonContext.Default.AliasRecord, $"the row of alias '{aliasName}'");
+        var alias = Deserialize(reader, 2, KeyStoreJson.AliasRecord, $"the row of alias '{aliasName}'");
         if (!string.Equals(alias.AliasName, aliasName, StringComparison.Ordinal))
         {
             throw new KmsStorageIntegrityException($"The row of alias '{aliasName}' in the SQLite key store '{_description}' holds the document of another alias; it was left in place.");

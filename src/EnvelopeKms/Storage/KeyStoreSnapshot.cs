@@ -333,7 +333,7 @@ public static class KeyStoreSnapshot
     {
         public byte[] WrapAssociatedData()
         {
-            var metadata = JsonSerializer.SerializeToUtf8Bytes(Metadata, KeyStoreSnapshotJsonContext.Default.KeyStoreMetadata);
+            var metadata = JsonSerializer.SerializeToUtf8Bytes(Metadata, KeyStoreJson.Metadata);
             var data = new byte[SnapshotKeyLabel.Length + 8 + metadata.Length];
             SnapshotKeyLabel.CopyTo(data, 0);
             BinaryPrimitives.WriteInt64BigEndian(data.AsSpan(SnapshotKeyLabel.Length), CreatedAt.ToUnixTimeMilliseconds());
@@ -343,7 +343,7 @@ public static class KeyStoreSnapshot
 
         public byte[] Encode()
         {
-            var metadata = JsonSerializer.SerializeToUtf8Bytes(Metadata, KeyStoreSnapshotJsonContext.Default.KeyStoreMetadata);
+            var metadata = JsonSerializer.SerializeToUtf8Bytes(Metadata, KeyStoreJson.Metadata);
             var header = new byte[Magic.Length + 1 + 8 + 4 + metadata.Length + 2 + WrappedSnapshotKey.Length];
             var span = header.AsSpan();
             Magic.CopyTo(span);
@@ -387,7 +387,7 @@ public static class KeyStoreSnapshot
             KeyStoreMetadata metadata;
             try
             {
-                metadata = JsonSerializer.Deserialize(rest.AsSpan(0, metadataLength), KeyStoreSnapshotJsonContext.Default.KeyStoreMetadata)
+                metadata = JsonSerializer.Deserialize(rest.AsSpan(0, metadataLength), KeyStoreJson.Metadata)
                     ?? throw new KmsStorageIntegrityException("The snapshot header holds no store metadata.");
             }
             catch (JsonException e)
@@ -561,5 +561,4 @@ internal sealed class SnapshotEnd
     RespectNullableAnnotations = true,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(SnapshotFrame))]
-[JsonSerializable(typeof(KeyStoreMetadata))]
 internal sealed partial class KeyStoreSnapshotJsonContext : JsonSerializerContext;

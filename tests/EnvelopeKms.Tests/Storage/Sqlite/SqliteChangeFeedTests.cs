@@ -50,7 +50,7 @@ public sealed class SqliteChangeFeedTests : IDisposable
             using var insert = connection.CreateCommand();
             insert.CommandText = "INSERT INTO keys (key_id, version, document) VALUES ($id, 3, $document)";
             insert.Parameters.AddWithValue("$id", key.KeyId);
-            insert.Parameters.AddWithValue("$document", JsonSerializer.Serialize(key, SqliteKeyStoreJsonContext.Default.KeyRecord));
+            insert.Parameters.AddWithValue("$document", JsonSerializer.Serialize(key, KeyStoreJson.KeyRecord));
             insert.ExecuteNonQuery();
         }
 
