@@ -9,6 +9,9 @@ public static class RepositoryLocator
 {
     private const string SolutionFileName = "EnvelopeKms.sln";
 
+    /// <summary>An environment variable naming the test-vector folder, overriding <c>../shared/testvectors</c>.</summary>
+    public const string VectorsVariable = "ENVELOPEKMS_TESTVECTORS";
+
     /// <summary>The repository root, or <see langword="null"/> when the tests run outside a checkout.</summary>
     public static string? FindRepositoryRoot()
     {
@@ -28,21 +31,24 @@ public static class RepositoryLocator
         => FindRepositoryRoot() ?? throw new InvalidOperationException($"No directory holding {SolutionFileName} was found above {AppContext.BaseDirectory}.");
 
     /// <summary>
-    /// The path of a file under <c>../shared/testvectors</c>. When the folder is absent the test is
+    /// The path of a file under <c>../shared/testvectors</c> (or the folder <see cref="VectorsVariable"/>
+    /// names). When the folder is absent the test is
     /// skipped with the reason, except on CI (<c>CI=true</c>), where it fails: CI must run the vectors.
     /// </summary>
     /// <param name="relativePath">The file below <c>testvectors</c>, for example <c>wycheproof/testvectors_v1/aes_gcm_test.json</c>.</param>
     public static string RequireTestVectorFile(string relativePath)
     {
         var root = FindRepositoryRoot();
-        var vectors = root is null ? null : Path.GetFullPath(Path.Combine(root, "..", "shared", "testvectors"));
+        var vectors = Environment.GetEnvironmentVariable(VectorsVariable) is { Length: > 0 } configured
+            ? Path.GetFullPath(configured)
+            : root is null ? null : Path.GetFullPath(Path.Combine(root, "..", "shared", "testvectors"));
         var file = vectors is null ? null : Path.Combine(vectors, relativePath);
         if (file is not null && File.Exists(file))
         {
             return file;
         }
 
-        var reason = root is null
+        var reason = vectors is null
             ? $"the repository root ({SolutionFileName}) was not found above {AppContext.BaseDirectory}"
             : $"the test vector file '{file}' is absent (expected beside the repository in ../shared/testvectors)";
         if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
