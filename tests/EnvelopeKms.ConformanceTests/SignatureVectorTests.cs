@@ -20,6 +20,7 @@ namespace EnvelopeKms.ConformanceTests;
 /// <item>Other rsa_* / ecdsa_* files (SHA-1, SHA-224, SHA-3, truncated SHA-512, other curves, curve/hash pairs KMS does not offer): not KMS algorithms.</item>
 /// <item>ML-DSA sign cases given only as µ (no message, "Internal"): EXTERNAL_MU is not offered yet (BouncyCastle 2.7 keeps signing from µ internal); they are counted as skipped, exactly.</item>
 /// </list>
+/// <para>secp256k1 uses the platform curve (present on Linux/Windows); where it is missing (macOS) its tests are reported skipped, never passed.</para>
 /// </summary>
 public sealed class SignatureVectorTests
 {

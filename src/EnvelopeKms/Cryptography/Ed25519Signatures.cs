@@ -102,14 +102,19 @@ internal static class Ed25519Signatures
 
     private static Ed25519PrivateKeyParameters ImportPrivate(ReadOnlySpan<byte> pkcs8)
     {
+        var copy = pkcs8.ToArray();
         try
         {
-            return PrivateKeyFactory.CreateKey(pkcs8.ToArray()) as Ed25519PrivateKeyParameters
+            return PrivateKeyFactory.CreateKey(copy) as Ed25519PrivateKeyParameters
                 ?? throw new KmsValidationException("The private key is not an Ed25519 PKCS#8 key.");
         }
         catch (Exception e) when (e is not KmsValidationException)
         {
             throw new KmsValidationException("The private key is not a valid Ed25519 PKCS#8 key.", e);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(copy);
         }
     }
 

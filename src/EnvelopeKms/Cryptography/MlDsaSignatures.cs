@@ -119,13 +119,18 @@ internal static class MlDsaSignatures
     private static MLDsaPrivateKeyParameters ImportPrivate(ReadOnlySpan<byte> pkcs8, MlDsaParameterSet set)
     {
         AsymmetricKeyParameter key;
+        var copy = pkcs8.ToArray();
         try
         {
-            key = PrivateKeyFactory.CreateKey(pkcs8.ToArray());
+            key = PrivateKeyFactory.CreateKey(copy);
         }
         catch (Exception e)
         {
             throw new KmsValidationException("The private key is not a valid ML-DSA PKCS#8 key.", e);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(copy);
         }
 
         if (key is not MLDsaPrivateKeyParameters mlDsa || mlDsa.Parameters != Parameters(set))
