@@ -68,6 +68,12 @@ public interface IKeyManager
     /// <summary>Returns a new data key encrypted under a key only (<c>GenerateDataKeyWithoutPlaintext</c>).</summary>
     Task<GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintextAsync(GenerateDataKeyRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>Computes the HMAC of a message with an HMAC key (<c>GenerateMac</c>).</summary>
+    Task<GenerateMacResponse> GenerateMacAsync(GenerateMacRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Verifies an HMAC with an HMAC key (<c>VerifyMac</c>); a wrong MAC is <c>MacValid = false</c>, not an exception.</summary>
+    Task<VerifyMacResponse> VerifyMacAsync(VerifyMacRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Returns cryptographically secure random bytes (<c>GenerateRandom</c>).</summary>
     Task<GenerateRandomResponse> GenerateRandomAsync(GenerateRandomRequest request, CancellationToken cancellationToken = default);
 

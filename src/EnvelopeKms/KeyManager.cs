@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using EnvelopeKms.Auditing;
 using EnvelopeKms.Authorization;
+using EnvelopeKms.Cryptography;
 using EnvelopeKms.Internal;
 using EnvelopeKms.KeyManagement;
 using EnvelopeKms.Protection;
@@ -124,9 +125,9 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 throw new KmsValidationException("KeyUsage is not a known key usage.");
             }
 
-            if (request.KeyUsage != KeyUsage.EncryptDecrypt)
+            if (request.KeyUsage != KeySpecs.UsageOf(request.KeySpec))
             {
-                throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} is not valid for {request.KeySpec.ToKmsName()} keys; use ENCRYPT_DECRYPT.");
+                throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} is not valid for {request.KeySpec.ToKmsName()} keys; use {KeySpecs.UsageOf(request.KeySpec).ToKmsName()}.");
             }
 
             if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore)
@@ -166,7 +167,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             if (request.Origin == KeyOrigin.AwsKms)
             {
                 var materialId = Identifiers.NewKeyMaterialId();
-                var material = GC.AllocateArray<byte>(SymmetricCiphertext.KeySize, pinned: true);
+                var material = GC.AllocateArray<byte>(KeySpecs.MaterialLength(request.KeySpec), pinned: true);
                 try
                 {
                     RandomNumberGenerator.Fill(material);
@@ -679,6 +680,77 @@ public sealed class KeyManager : IKeyManager, IDisposable
     /// <summary>Whether <see cref="Dispose"/> disposes the store too (a key manager from <see cref="KeyManagerFactory"/> owns its store).</summary>
     internal bool OwnsStore { get; init; }
 
+    /// <inheritdoc />
+    public Task<GenerateMacResponse> GenerateMacAsync(GenerateMacRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.GenerateMac, request, async ctx =>
+        {
+            ValidateMessage(request.Message);
+            ValidateMacAlgorithm(request.MacAlgorithm);
+            var key = await UseKeyAsync(ctx, KmsOperation.GenerateMac, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            var material = await MacMaterialAsync(ctx, key, request.MacAlgorithm, cancellationToken).ConfigureAwait(false);
+            var mac = Hmac.Compute(KeySpecs.ToPrimitive(request.MacAlgorithm), material, request.Message.Span);
+            return new GenerateMacResponse { Mac = mac, MacAlgorithm = request.MacAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<VerifyMacResponse> VerifyMacAsync(VerifyMacRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.VerifyMac, request, async ctx =>
+        {
+            ValidateMessage(request.Message);
+            if (request.Mac.Length is 0 or > InputValidation.MaxCiphertextLength)
+            {
+                throw new KmsValidationException($"Mac must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {request.Mac.Length}.");
+            }
+
+            ValidateMacAlgorithm(request.MacAlgorithm);
+            var key = await UseKeyAsync(ctx, KmsOperation.VerifyMac, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            var material = await MacMaterialAsync(ctx, key, request.MacAlgorithm, cancellationToken).ConfigureAwait(false);
+            var valid = Hmac.Verify(KeySpecs.ToPrimitive(request.MacAlgorithm), material, request.Message.Span, request.Mac.Span);
+            return new VerifyMacResponse { MacValid = valid, MacAlgorithm = request.MacAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
+        });
+    }
+
+    private static void ValidateMessage(ReadOnlyMemory<byte> message)
+    {
+        if (message.Length is 0 or > InputValidation.MaxPlaintextLength)
+        {
+            throw new KmsValidationException($"Message must be 1–{InputValidation.MaxPlaintextLength} bytes; it has {message.Length}.");
+        }
+    }
+
+    private static void ValidateMacAlgorithm(MacAlgorithm algorithm)
+    {
+        if (!Enum.IsDefined(algorithm))
+        {
+            throw new KmsValidationException("MacAlgorithm is not a known MAC algorithm.");
+        }
+    }
+
+    /// <summary>The current material of an HMAC key, after checking that the key makes MACs with this algorithm.</summary>
+    private async Task<byte[]> MacMaterialAsync(OperationContext ctx, KeyRecord key, MacAlgorithm algorithm, CancellationToken cancellationToken)
+    {
+        if (key.KeyUsage != KeyUsage.GenerateVerifyMac || !KeySpecs.IsHmac(key.KeySpec))
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; MACs need an HMAC key (GENERATE_VERIFY_MAC).");
+        }
+
+        if (KeySpecs.MacAlgorithmOf(key.KeySpec) != algorithm)
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} key; it supports {KeySpecs.MacAlgorithmOf(key.KeySpec).ToKmsName()}, not {algorithm.ToKmsName()}.");
+        }
+
+        var materialId = key.CurrentKeyMaterialId
+            ?? throw new KmsKeyUnavailableException($"{_ids.KeyArn(key.KeyId)} has no key material.");
+        ctx.KeyMaterialId = materialId;
+        return await GetMaterialAsync(key, materialId, cancellationToken).ConfigureAwait(false)
+            ?? throw new KmsStorageIntegrityException($"The current key material of {_ids.KeyArn(key.KeyId)} is missing from its record.");
+    }
+
     /// <summary>Zeroes every cached key material and releases the root key (and the store, when it owns it).</summary>
     public void Dispose()
     {
@@ -1077,12 +1149,13 @@ public sealed class KeyManager : IKeyManager, IDisposable
         }
 
         var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
-        if (rootKey.GetUnwrappedLength(record.WrappedMaterial) != SymmetricCiphertext.KeySize)
+        var length = KeySpecs.MaterialLength(key.KeySpec);
+        if (rootKey.GetUnwrappedLength(record.WrappedMaterial) != length)
         {
             throw new KmsStorageIntegrityException($"The stored key material {materialId} of {_ids.KeyArn(key.KeyId)} is malformed; it was left in place.");
         }
 
-        var material = GC.AllocateArray<byte>(SymmetricCiphertext.KeySize, pinned: true);
+        var material = GC.AllocateArray<byte>(length, pinned: true);
         rootKey.Unwrap(record.WrappedMaterial, WrapAssociatedData(key, materialId), material);
         if (!_materials.TryAdd((key.KeyId, materialId), material))
         {
@@ -1219,7 +1292,8 @@ public sealed class KeyManager : IKeyManager, IDisposable
         KeySpec = key.KeySpec,
         Origin = key.Origin,
         KeyManager = key.KeyManager,
-        EncryptionAlgorithms = [EncryptionAlgorithm.SymmetricDefault],
+        EncryptionAlgorithms = key.KeyUsage == KeyUsage.EncryptDecrypt ? [EncryptionAlgorithm.SymmetricDefault] : [],
+        MacAlgorithms = KeySpecs.IsHmac(key.KeySpec) ? [KeySpecs.MacAlgorithmOf(key.KeySpec)] : [],
         DeletionDate = key.DeletionDate,
         PendingDeletionWindowInDays = key.PendingDeletionWindowInDays,
         CurrentKeyMaterialId = key.CurrentKeyMaterialId,

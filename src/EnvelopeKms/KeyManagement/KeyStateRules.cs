@@ -53,6 +53,8 @@ public static class KeyStateRules
         [KmsOperation.ReEncryptTo] =                   [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.GenerateDataKey] =               [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.GenerateDataKeyWithoutPlaintext] = [A,    D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.GenerateMac] =                   [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.VerifyMac] =                     [A,      D,       X,      X,      X,      X,       X,       X],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>

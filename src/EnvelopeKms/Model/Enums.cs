@@ -34,11 +34,32 @@ public enum KeyUsage
     KeyAgreement,
 }
 
-/// <summary>The type of key material (<c>KeySpec</c>). This version supports <see cref="SymmetricDefault"/>.</summary>
+/// <summary>The type of key material (<c>KeySpec</c>). This version supports <see cref="SymmetricDefault"/> and the HMAC specs.</summary>
 public enum KeySpec
 {
     /// <summary><c>SYMMETRIC_DEFAULT</c>: a 256-bit AES-GCM key.</summary>
     SymmetricDefault = 1,
+    /// <summary><c>HMAC_224</c>: a 224-bit HMAC key for <see cref="MacAlgorithm.HmacSha224"/>.</summary>
+    Hmac224,
+    /// <summary><c>HMAC_256</c>: a 256-bit HMAC key for <see cref="MacAlgorithm.HmacSha256"/>.</summary>
+    Hmac256,
+    /// <summary><c>HMAC_384</c>: a 384-bit HMAC key for <see cref="MacAlgorithm.HmacSha384"/>.</summary>
+    Hmac384,
+    /// <summary><c>HMAC_512</c>: a 512-bit HMAC key for <see cref="MacAlgorithm.HmacSha512"/>.</summary>
+    Hmac512,
+}
+
+/// <summary>MAC algorithms of HMAC keys (<c>MacAlgorithmSpec</c>).</summary>
+public enum MacAlgorithm
+{
+    /// <summary><c>HMAC_SHA_224</c>.</summary>
+    HmacSha224 = 1,
+    /// <summary><c>HMAC_SHA_256</c>.</summary>
+    HmacSha256,
+    /// <summary><c>HMAC_SHA_384</c>.</summary>
+    HmacSha384,
+    /// <summary><c>HMAC_SHA_512</c>.</summary>
+    HmacSha512,
 }
 
 /// <summary>Where a key's material came from (<c>Origin</c>).</summary>

@@ -27,6 +27,8 @@ public sealed class KeyMetadata
     public required KeyManagerType KeyManager { get; init; }
     /// <summary>The encryption algorithms the key supports.</summary>
     public required IReadOnlyList<EncryptionAlgorithm> EncryptionAlgorithms { get; init; }
+    /// <summary>The MAC algorithms the key supports (HMAC keys only; empty otherwise).</summary>
+    public IReadOnlyList<MacAlgorithm> MacAlgorithms { get; init; } = [];
     /// <summary>When the key will be purged, for a key in <see cref="KeyState.PendingDeletion"/>.</summary>
     public DateTimeOffset? DeletionDate { get; init; }
     /// <summary>The waiting period chosen when the deletion was scheduled.</summary>

@@ -34,6 +34,20 @@ public static class KmsNames
     public static string ToKmsName(this KeySpec value) => value switch
     {
         KeySpec.SymmetricDefault => "SYMMETRIC_DEFAULT",
+        KeySpec.Hmac224 => "HMAC_224",
+        KeySpec.Hmac256 => "HMAC_256",
+        KeySpec.Hmac384 => "HMAC_384",
+        KeySpec.Hmac512 => "HMAC_512",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a MAC algorithm.</summary>
+    public static string ToKmsName(this MacAlgorithm value) => value switch
+    {
+        MacAlgorithm.HmacSha224 => "HMAC_SHA_224",
+        MacAlgorithm.HmacSha256 => "HMAC_SHA_256",
+        MacAlgorithm.HmacSha384 => "HMAC_SHA_384",
+        MacAlgorithm.HmacSha512 => "HMAC_SHA_512",
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 

@@ -49,6 +49,10 @@ public enum KmsOperation
     GenerateRandom,
     /// <summary>The purge of a key whose deletion waiting period has passed (no KMS API; recorded in the audit trail).</summary>
     DeleteExpiredKey,
+    /// <summary><c>GenerateMac</c>.</summary>
+    GenerateMac,
+    /// <summary><c>VerifyMac</c>.</summary>
+    VerifyMac,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

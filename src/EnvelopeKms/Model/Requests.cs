@@ -188,3 +188,23 @@ public sealed class GenerateRandomRequest : KmsRequest
     /// <summary>The number of bytes, 1–1024.</summary>
     public required int NumberOfBytes { get; init; }
 }
+
+/// <summary>Input of <c>GenerateMac</c>.</summary>
+public sealed class GenerateMacRequest : KeyRequest
+{
+    /// <summary>The message, 1–4096 bytes. A digest gets no special handling: verify the MAC of the same digest.</summary>
+    public required ReadOnlyMemory<byte> Message { get; init; }
+    /// <summary>The MAC algorithm; it must be the one of the key's spec (<c>HMAC_256</c> keys take <see cref="MacAlgorithm.HmacSha256"/>).</summary>
+    public required MacAlgorithm MacAlgorithm { get; init; }
+}
+
+/// <summary>Input of <c>VerifyMac</c>.</summary>
+public sealed class VerifyMacRequest : KeyRequest
+{
+    /// <summary>The message, 1–4096 bytes.</summary>
+    public required ReadOnlyMemory<byte> Message { get; init; }
+    /// <summary>The MAC to verify, as <c>GenerateMac</c> returned it.</summary>
+    public required ReadOnlyMemory<byte> Mac { get; init; }
+    /// <summary>The MAC algorithm the MAC was made with.</summary>
+    public required MacAlgorithm MacAlgorithm { get; init; }
+}

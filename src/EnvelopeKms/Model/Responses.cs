@@ -143,3 +143,28 @@ public sealed class GenerateRandomResponse : SecretResponse
     public required byte[] Plaintext { get; init; }
     private protected override byte[]? Secret => Plaintext;
 }
+
+/// <summary>Output of <c>GenerateMac</c>.</summary>
+public sealed class GenerateMacResponse
+{
+    /// <summary>The MAC: the standard HMAC of RFC 2104, of the algorithm's full length.</summary>
+    public required byte[] Mac { get; init; }
+    /// <summary>The MAC algorithm used.</summary>
+    public required MacAlgorithm MacAlgorithm { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+}
+
+/// <summary>
+/// Output of <c>VerifyMac</c>. Unlike AWS KMS, which fails with <c>KMSInvalidMacException</c>, a MAC
+/// that does not verify is <see cref="MacValid"/> <see langword="false"/>, not an exception.
+/// </summary>
+public sealed class VerifyMacResponse
+{
+    /// <summary>Whether the MAC is the key's MAC of the message (compared in constant time).</summary>
+    public required bool MacValid { get; init; }
+    /// <summary>The MAC algorithm used.</summary>
+    public required MacAlgorithm MacAlgorithm { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+}

@@ -100,9 +100,12 @@ public sealed class KeyStateDocumentationTests
     {
         using var test = new TestKeyManager();
         var kms = test.Manager;
-        var key = (await kms.CreateKeyAsync(new CreateKeyRequest { Description = "probe" })).KeyMetadata;
+        var mac = parameter.StartsWith("GenerateMac.", StringComparison.Ordinal) || parameter.StartsWith("VerifyMac.", StringComparison.Ordinal);
+        var key = (await kms.CreateKeyAsync(mac
+            ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }
+            : new CreateKeyRequest { Description = "probe" })).KeyMetadata;
         await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/docs", TargetKeyId = key.KeyId });
-        var ciphertext = (await kms.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = "probe"u8.ToArray() })).CiphertextBlob;
+        var ciphertext = mac ? [] : (await kms.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = "probe"u8.ToArray() })).CiphertextBlob;
         var reference = form switch
         {
             "key id" => key.KeyId,
@@ -151,6 +154,8 @@ public sealed class KeyStateDocumentationTests
         ["ReEncrypt.DestinationKeyId"] = (f, r) => f.Kms.ReEncryptAsync(new ReEncryptRequest { CiphertextBlob = f.Ciphertext, DestinationKeyId = r }),
         ["GenerateDataKey.KeyId"] = (f, r) => f.Kms.GenerateDataKeyAsync(new GenerateDataKeyRequest { KeyId = r, KeySpec = DataKeySpec.Aes256 }),
         ["GenerateDataKeyWithoutPlaintext.KeyId"] = (f, r) => f.Kms.GenerateDataKeyWithoutPlaintextAsync(new GenerateDataKeyRequest { KeyId = r, NumberOfBytes = 64 }),
+        ["GenerateMac.KeyId"] = (f, r) => f.Kms.GenerateMacAsync(new GenerateMacRequest { KeyId = r, Message = "x"u8.ToArray(), MacAlgorithm = MacAlgorithm.HmacSha256 }),
+        ["VerifyMac.KeyId"] = (f, r) => f.Kms.VerifyMacAsync(new VerifyMacRequest { KeyId = r, Message = "x"u8.ToArray(), Mac = new byte[32], MacAlgorithm = MacAlgorithm.HmacSha256 }),
     };
 
     // ------------------------------------------------------------------ Markdown

@@ -212,13 +212,18 @@ public sealed class AuthorizationAndAuditTests
         Assert.Equal(catalog.Kms.Clock.GetUtcNow(), audit.EventTime);
         if (OperationCatalog.KeyOperations.Contains(operation))
         {
-            Assert.Equal(catalog.Key.KeyId, audit.KeyId);
+            Assert.Equal(catalog.KeyFor(operation).KeyId, audit.KeyId);
         }
 
         if (OperationCatalog.CryptoOperations.Contains(operation))
         {
             Assert.Equal(catalog.Key.CurrentKeyMaterialId, audit.KeyMaterialId);
             Assert.Equal(OperationCatalog.Context, audit.EncryptionContext);
+        }
+        else if (operation is "GenerateMac" or "VerifyMac")
+        {
+            Assert.Equal(catalog.MacKey.CurrentKeyMaterialId, audit.KeyMaterialId);
+            Assert.Null(audit.EncryptionContext);
         }
         else if (operation == "CreateKey")
         {

@@ -29,7 +29,7 @@ public sealed class KeyStateTableTests
     {
         using var kms = new TestKeyManager();
         var km = kms.Api();
-        var scene = await SceneAsync(kms, state);
+        var scene = await SceneAsync(kms, state, hmac: operation is KmsOperation.GenerateMac or KmsOperation.VerifyMac);
         var before = await kms.Store.GetKeyAsync(scene.Subject.KeyId, Kms.Ct);
         var eventsBefore = kms.Audit.Events.Count;
 
@@ -103,7 +103,7 @@ public sealed class KeyStateTableTests
     /// <summary>The key under test in the requested state, a ciphertext naming it, and an enabled helper key.</summary>
     private sealed record Scene(KeyMetadata Subject, byte[] SubjectBlob, KeyMetadata Helper, byte[] HelperBlob);
 
-    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state)
+    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state, bool hmac = false)
     {
         var km = kms.Api();
         var helper = await km.NewKeyAsync("helper");
@@ -112,7 +112,14 @@ public sealed class KeyStateTableTests
 
         KeyMetadata subject;
         byte[] subjectBlob;
-        if (state == KeyState.PendingImport)
+        if (hmac)
+        {
+            // An HMAC subject (the MAC operations need one); it has no ciphertexts, so it gets a helper ciphertext whose header names it.
+            var origin = state == KeyState.PendingImport ? KeyOrigin.External : KeyOrigin.AwsKms;
+            subject = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "subject", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac, Origin = origin }, Kms.Ct)).KeyMetadata;
+            subjectBlob = Kms.WithHeaderKeyId(helperBlob, subject.KeyId);
+        }
+        else if (state == KeyState.PendingImport)
         {
             // No material, so no real ciphertext: a helper ciphertext whose header names the subject key.
             subject = await km.NewKeyAsync("subject", KeyOrigin.External);
@@ -170,6 +177,8 @@ public sealed class KeyStateTableTests
             KmsOperation.ReEncryptTo => () => km.ReEncryptAsync(new ReEncryptRequest { CiphertextBlob = scene.HelperBlob, DestinationKeyId = id }, Kms.Ct),
             KmsOperation.GenerateDataKey => async () => (await km.GenerateDataKeyAsync(new GenerateDataKeyRequest { KeyId = id, KeySpec = DataKeySpec.Aes256 }, Kms.Ct)).Dispose(),
             KmsOperation.GenerateDataKeyWithoutPlaintext => () => km.GenerateDataKeyWithoutPlaintextAsync(new GenerateDataKeyRequest { KeyId = id, KeySpec = DataKeySpec.Aes256 }, Kms.Ct),
+            KmsOperation.GenerateMac => () => km.GenerateMacAsync(new GenerateMacRequest { KeyId = id, Message = new byte[] { 1, 2, 3 }, MacAlgorithm = MacAlgorithm.HmacSha256 }, Kms.Ct),
+            KmsOperation.VerifyMac => () => km.VerifyMacAsync(new VerifyMacRequest { KeyId = id, Message = new byte[] { 1, 2, 3 }, Mac = new byte[32], MacAlgorithm = MacAlgorithm.HmacSha256 }, Kms.Ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "No invocation for this operation; add one."),
         };
     }

@@ -37,6 +37,8 @@ internal sealed class OperationCatalog : IDisposable
         ["GenerateDataKey"] = KmsOperation.GenerateDataKey,
         ["GenerateDataKeyWithoutPlaintext"] = KmsOperation.GenerateDataKeyWithoutPlaintext,
         ["GenerateRandom"] = KmsOperation.GenerateRandom,
+        ["GenerateMac"] = KmsOperation.GenerateMac,
+        ["VerifyMac"] = KmsOperation.VerifyMac,
     };
 
     /// <summary>Operations that use key material and so record a key-material id.</summary>
@@ -48,9 +50,10 @@ internal sealed class OperationCatalog : IDisposable
     /// <summary>Operations that name the main key and so record its key id.</summary>
     public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom"]));
 
-    private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob)
+    private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob, KeyMetadata macKey)
     {
         Kms = kms;
+        MacKey = macKey;
         Key = key;
         Other = other;
         Blob = blob;
@@ -63,6 +66,12 @@ internal sealed class OperationCatalog : IDisposable
     public KeyMetadata Key { get; }
 
     public KeyMetadata Other { get; }
+
+    /// <summary>The HMAC_256 key the MAC operations run on.</summary>
+    public KeyMetadata MacKey { get; }
+
+    /// <summary>The key an operation of the catalog names: the HMAC key for the MAC operations, the main key otherwise.</summary>
+    public KeyMetadata KeyFor(string operation) => operation is "GenerateMac" or "VerifyMac" ? MacKey : Key;
 
     public byte[] Blob { get; }
 
@@ -78,7 +87,8 @@ internal sealed class OperationCatalog : IDisposable
         await km.CreateAliasAsync(OtherAlias, other.KeyId);
         await km.TagResourceAsync(new TagResourceRequest { KeyId = key.KeyId, Tags = [new KeyTag("existing", "tag")] }, KeyManagement.Kms.Ct);
         var blob = await km.EncryptBlobAsync(key.KeyId, KeyManagement.Kms.Utf8("catalog secret"), Context);
-        return new OperationCatalog(kms, key, other, blob);
+        var macKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "mac", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }, KeyManagement.Kms.Ct)).KeyMetadata;
+        return new OperationCatalog(kms, key, other, blob, macKey);
     }
 
     /// <summary>Runs a successful call of <paramref name="operation"/> on the main key (ScheduleKeyDeletion before CancelKeyDeletion is the caller's business).</summary>
@@ -110,6 +120,8 @@ internal sealed class OperationCatalog : IDisposable
             "GenerateDataKey" => DisposeAsync(km.GenerateDataKeyAsync(new GenerateDataKeyRequest { Caller = caller, KeyId = id, KeySpec = DataKeySpec.Aes256, EncryptionContext = Context }, ct)),
             "GenerateDataKeyWithoutPlaintext" => km.GenerateDataKeyWithoutPlaintextAsync(new GenerateDataKeyRequest { Caller = caller, KeyId = id, KeySpec = DataKeySpec.Aes256, EncryptionContext = Context }, ct),
             "GenerateRandom" => DisposeAsync(km.GenerateRandomAsync(new GenerateRandomRequest { Caller = caller, NumberOfBytes = 16 }, ct)),
+            "GenerateMac" => km.GenerateMacAsync(new GenerateMacRequest { Caller = caller, KeyId = MacKey.KeyId, Message = new byte[] { 1, 2, 3 }, MacAlgorithm = MacAlgorithm.HmacSha256 }, ct),
+            "VerifyMac" => km.VerifyMacAsync(new VerifyMacRequest { Caller = caller, KeyId = MacKey.KeyId, Message = new byte[] { 1, 2, 3 }, Mac = new byte[32], MacAlgorithm = MacAlgorithm.HmacSha256 }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -144,6 +156,8 @@ internal sealed class OperationCatalog : IDisposable
             "GenerateDataKey" => (() => km.GenerateDataKeyAsync(new GenerateDataKeyRequest { KeyId = id, KeySpec = DataKeySpec.Aes256, NumberOfBytes = 32 }, ct), "ValidationException"),
             "GenerateDataKeyWithoutPlaintext" => (() => km.GenerateDataKeyWithoutPlaintextAsync(new GenerateDataKeyRequest { KeyId = id, KeySpec = (DataKeySpec)5 }, ct), "ValidationException"),
             "GenerateRandom" => (() => km.GenerateRandomAsync(new GenerateRandomRequest { NumberOfBytes = 1025 }, ct), "ValidationException"),
+            "GenerateMac" => (() => km.GenerateMacAsync(new GenerateMacRequest { KeyId = MacKey.KeyId, Message = ReadOnlyMemory<byte>.Empty, MacAlgorithm = MacAlgorithm.HmacSha256 }, ct), "ValidationException"),
+            "VerifyMac" => (() => km.VerifyMacAsync(new VerifyMacRequest { KeyId = MacKey.KeyId, Message = new byte[] { 1 }, Mac = new byte[64], MacAlgorithm = MacAlgorithm.HmacSha512 }, ct), "InvalidKeyUsageException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
