@@ -165,8 +165,9 @@ public sealed class SqliteChangeFeedTests : IDisposable
         b.Manager.KeyChanged += (_, e) => changes.Enqueue(e);
         await a.Manager.DisableKeyAsync(new DisableKeyRequest { KeyId = key.KeyId }, Ct);
 
+        // The encryptor's handler and this test's handler run one after the other on the watcher's thread: wait for both.
         await WaitUntilAsync(() => encryptor.CacheStatistics.Entries == 0, "manager B's envelope cache drops the disabled key's data keys");
-        Assert.Contains(changes, e => e.KeyId == key.KeyId && e.Operation is null);
+        await WaitUntilAsync(() => changes.Any(e => e.KeyId == key.KeyId && e.Operation is null), "manager B reports the change made through manager A");
         Assert.Throws<KmsDisabledException>(() => protector.Encrypt([4]));
         Assert.Throws<KmsDisabledException>(() => protector.Decrypt(envelope));
     }
