@@ -37,6 +37,9 @@ public sealed class KeyManager : IKeyManager, IDisposable
     private readonly int _maxRetries;
     private readonly SemaphoreSlim _rootKeyGate = new(1, 1);
     private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _materials = new();
+
+    /// <summary>Public keys (SPKI) derived from the private keys of signing keys; not secret, so never zeroed.</summary>
+    private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _publicKeys = new();
     private RootKey? _rootKey;
     private readonly IKeyStoreChangeNotifier? _notifier;
     private readonly IKeyStore _innerStore;
@@ -796,7 +799,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             ValidateSigning(request.SigningAlgorithm, request.MessageType);
             var key = await UseKeyAsync(ctx, KmsOperation.Verify, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
             var privateKey = await SigningMaterialAsync(ctx, key, request.SigningAlgorithm, cancellationToken).ConfigureAwait(false);
-            var publicKey = KeySpecs.PublicKeyOf(key.KeySpec, privateKey);
+            var publicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey);
             var valid = KeySpecs.Verify(key.KeySpec, publicKey, request.SigningAlgorithm, request.Message.Span, request.MessageType, request.Signature.Span);
             return new VerifyResponse { SignatureValid = valid, SigningAlgorithm = request.SigningAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
         });
@@ -818,7 +821,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
             return new GetPublicKeyResponse
             {
                 KeyId = _ids.KeyArn(key.KeyId),
-                PublicKey = KeySpecs.PublicKeyOf(key.KeySpec, privateKey),
+                PublicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey).ToArray(),
                 KeySpec = key.KeySpec,
                 KeyUsage = key.KeyUsage,
                 SigningAlgorithms = KeySpecs.SigningAlgorithmsOf(key.KeySpec),
@@ -855,6 +858,9 @@ public sealed class KeyManager : IKeyManager, IDisposable
 
         return await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
     }
+
+    private byte[] PublicKeyOf(KeyRecord key, string materialId, byte[] privateKey)
+        => _publicKeys.GetOrAdd((key.KeyId, materialId), static (_, arg) => KeySpecs.PublicKeyOf(arg.Spec, arg.PrivateKey), (Spec: key.KeySpec, PrivateKey: privateKey));
 
     private async Task<byte[]> CurrentMaterialAsync(OperationContext ctx, KeyRecord key, CancellationToken cancellationToken)
     {
@@ -1107,6 +1113,8 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 {
                     CryptographicOperations.ZeroMemory(cached);
                 }
+
+                _publicKeys.TryRemove((key.KeyId, material.KeyMaterialId), out _);
             }
 
             Log.PurgedKey(_logger, key.KeyId, deletionDate);

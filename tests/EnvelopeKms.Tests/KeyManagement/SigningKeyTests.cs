@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using EnvelopeKms.Protection;
+using EnvelopeKms.Storage;
 using EnvelopeKms.Storage.Sqlite;
 using EnvelopeKms.Tests.Infrastructure;
 using EnvelopeKms.Tests.Storage;
@@ -248,6 +249,46 @@ public sealed class SigningKeyTests : IDisposable
             var again = await SignAsync(second.Manager, keyId, algorithm, Document);
             Assert.True(ExternalVerify(publicKey, algorithm, Document, again));
         }
+    }
+
+    [Fact]
+    public async Task A_signing_key_restored_from_a_snapshot_under_another_root_key_keeps_its_key_pair()
+    {
+        using var source = new TestKeyManager(new InMemoryKeyStore(), new StaticRootKeyProvider(RandomNumberGenerator.GetBytes(32)));
+        var keyId = (await CreateAsync(source.Manager, KeySpec.EccSecgP256k1)).KeyMetadata.KeyId;
+        var signature = await SignAsync(source.Manager, keyId, SigningAlgorithm.EcdsaSha256, Document);
+        var publicKey = (await source.Manager.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = keyId }, Ct)).PublicKey;
+        using var snapshot = new MemoryStream();
+        await KeyStoreSnapshot.ExportAsync(source.Store, source.RootKey, snapshot, source.Clock, Ct);
+
+        var destinationRoot = new StaticRootKeyProvider(RandomNumberGenerator.GetBytes(32));
+        var destinationStore = new InMemoryKeyStore();
+        snapshot.Position = 0;
+        await KeyStoreSnapshot.ImportAsync(snapshot, destinationStore, source.RootKey, new KeyStoreImportOptions { DestinationRootKeyProvider = destinationRoot }, Ct);
+
+        using var destination = new TestKeyManager(destinationStore, destinationRoot);
+        Assert.Equal(publicKey, (await destination.Manager.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = keyId }, Ct)).PublicKey);
+        Assert.True(await VerifyAsync(destination.Manager, keyId, SigningAlgorithm.EcdsaSha256, Document, signature));
+    }
+
+    [Fact]
+    public async Task Stored_material_of_a_length_no_private_key_of_the_spec_has_is_a_storage_integrity_error()
+    {
+        using var kms = new TestKeyManager();
+        var key = (await CreateAsync(kms.Manager, KeySpec.Rsa2048)).KeyMetadata;
+        var metadata = await kms.Store.GetMetadataAsync(Ct);
+        using (var root = await kms.RootKey.GetRootKeyAsync(metadata!.RootKeyParameters ?? "", Ct))
+        {
+            await kms.RewriteKeyInStoreAsync(key.KeyId, record => record with
+            {
+                KeyMaterials = [record.KeyMaterials[0] with { WrappedMaterial = root.Wrap(new byte[32], KeyManager.WrapAssociatedData(record, record.KeyMaterials[0].KeyMaterialId)) }],
+            });
+        }
+
+        // A fresh key manager: nothing cached.
+        using var restarted = new KeyManager(kms.Store, kms.RootKey);
+        await Assert.ThrowsAsync<KmsStorageIntegrityException>(() => SignAsync(restarted, key.KeyId, SigningAlgorithm.RsassaPssSha256, Document));
+        await Assert.ThrowsAsync<KmsStorageIntegrityException>(() => restarted.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = key.KeyId }, Ct));
     }
 
     // ------------------------------------------------------------------ verification outside the library
