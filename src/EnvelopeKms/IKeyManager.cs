@@ -74,6 +74,15 @@ public interface IKeyManager
     /// <summary>Verifies an HMAC with an HMAC key (<c>VerifyMac</c>); a wrong MAC is <c>MacValid = false</c>, not an exception.</summary>
     Task<VerifyMacResponse> VerifyMacAsync(VerifyMacRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>Signs a message or digest with an asymmetric signing key (<c>Sign</c>).</summary>
+    Task<SignResponse> SignAsync(SignRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Verifies a signature with an asymmetric signing key (<c>Verify</c>); a wrong signature is <c>SignatureValid = false</c>, not an exception.</summary>
+    Task<VerifyResponse> VerifyAsync(VerifyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the public key of an asymmetric key as a DER SubjectPublicKeyInfo (<c>GetPublicKey</c>).</summary>
+    Task<GetPublicKeyResponse> GetPublicKeyAsync(GetPublicKeyRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Returns cryptographically secure random bytes (<c>GenerateRandom</c>).</summary>
     Task<GenerateRandomResponse> GenerateRandomAsync(GenerateRandomRequest request, CancellationToken cancellationToken = default);
 

@@ -37,6 +37,9 @@ public sealed class KeyManager : IKeyManager, IDisposable
     private readonly int _maxRetries;
     private readonly SemaphoreSlim _rootKeyGate = new(1, 1);
     private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _materials = new();
+
+    /// <summary>Public keys (SPKI) derived from the private keys of signing keys; not secret, so never zeroed.</summary>
+    private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _publicKeys = new();
     private RootKey? _rootKey;
     private readonly IKeyStoreChangeNotifier? _notifier;
     private readonly IKeyStore _innerStore;
@@ -125,6 +128,11 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 throw new KmsValidationException("KeyUsage is not a known key usage.");
             }
 
+            if (KeySpecs.IsLaterUsage(request.KeySpec, request.KeyUsage))
+            {
+                throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} for {request.KeySpec.ToKmsName()} keys is not supported yet; this version supports {request.KeySpec.ToKmsName()} keys with SIGN_VERIFY only.");
+            }
+
             if (request.KeyUsage != KeySpecs.UsageOf(request.KeySpec))
             {
                 throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} is not valid for {request.KeySpec.ToKmsName()} keys; use {KeySpecs.UsageOf(request.KeySpec).ToKmsName()}.");
@@ -167,10 +175,20 @@ public sealed class KeyManager : IKeyManager, IDisposable
             if (request.Origin == KeyOrigin.AwsKms)
             {
                 var materialId = Identifiers.NewKeyMaterialId();
-                var material = GC.AllocateArray<byte>(KeySpecs.MaterialLength(request.KeySpec), pinned: true);
+                byte[] material;
+                if (KeySpecs.IsSigning(request.KeySpec))
+                {
+                    // The private key as PKCS#8, wrapped like symmetric material; the public key is derived from it.
+                    material = KeySpecs.GenerateSigningKey(request.KeySpec);
+                }
+                else
+                {
+                    material = GC.AllocateArray<byte>(KeySpecs.MaterialLength(request.KeySpec), pinned: true);
+                    RandomNumberGenerator.Fill(material);
+                }
+
                 try
                 {
-                    RandomNumberGenerator.Fill(material);
                     var wrapped = rootKey.Wrap(material, WrapAssociatedData(record, materialId));
                     record = record with
                     {
@@ -751,6 +769,108 @@ public sealed class KeyManager : IKeyManager, IDisposable
             ?? throw new KmsStorageIntegrityException($"The current key material of {_ids.KeyArn(key.KeyId)} is missing from its record.");
     }
 
+    /// <inheritdoc />
+    public Task<SignResponse> SignAsync(SignRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.Sign, request, async ctx =>
+        {
+            ValidateMessage(request.Message);
+            ValidateSigning(request.SigningAlgorithm, request.MessageType);
+            var key = await UseKeyAsync(ctx, KmsOperation.Sign, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            var privateKey = await SigningMaterialAsync(ctx, key, request.SigningAlgorithm, cancellationToken).ConfigureAwait(false);
+            var signature = KeySpecs.Sign(key.KeySpec, privateKey, request.SigningAlgorithm, request.Message.Span, request.MessageType);
+            return new SignResponse { Signature = signature, SigningAlgorithm = request.SigningAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<VerifyResponse> VerifyAsync(VerifyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.Verify, request, async ctx =>
+        {
+            ValidateMessage(request.Message);
+            if (request.Signature.Length is 0 or > InputValidation.MaxCiphertextLength)
+            {
+                throw new KmsValidationException($"Signature must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {request.Signature.Length}.");
+            }
+
+            ValidateSigning(request.SigningAlgorithm, request.MessageType);
+            var key = await UseKeyAsync(ctx, KmsOperation.Verify, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            var privateKey = await SigningMaterialAsync(ctx, key, request.SigningAlgorithm, cancellationToken).ConfigureAwait(false);
+            var publicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey);
+            var valid = KeySpecs.Verify(key.KeySpec, publicKey, request.SigningAlgorithm, request.Message.Span, request.MessageType, request.Signature.Span);
+            return new VerifyResponse { SignatureValid = valid, SigningAlgorithm = request.SigningAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<GetPublicKeyResponse> GetPublicKeyAsync(GetPublicKeyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.GetPublicKey, request, async ctx =>
+        {
+            var key = await UseKeyAsync(ctx, KmsOperation.GetPublicKey, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            if (key.KeyUsage != KeyUsage.SignVerify || !KeySpecs.IsSigning(key.KeySpec))
+            {
+                throw new KmsUnsupportedOperationException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} key; only asymmetric keys have a public key.");
+            }
+
+            var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+            return new GetPublicKeyResponse
+            {
+                KeyId = _ids.KeyArn(key.KeyId),
+                PublicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey).ToArray(),
+                KeySpec = key.KeySpec,
+                KeyUsage = key.KeyUsage,
+                SigningAlgorithms = KeySpecs.SigningAlgorithmsOf(key.KeySpec),
+            };
+        });
+    }
+
+    private static void ValidateSigning(SigningAlgorithm algorithm, MessageType messageType)
+    {
+        if (!Enum.IsDefined(algorithm))
+        {
+            throw new KmsValidationException("SigningAlgorithm is not a known signing algorithm.");
+        }
+
+        if (!Enum.IsDefined(messageType))
+        {
+            throw new KmsValidationException("MessageType is not a known message type.");
+        }
+    }
+
+    /// <summary>The private key (PKCS#8) of a signing key, after checking that the key signs with this algorithm.</summary>
+    private async Task<byte[]> SigningMaterialAsync(OperationContext ctx, KeyRecord key, SigningAlgorithm algorithm, CancellationToken cancellationToken)
+    {
+        if (key.KeyUsage != KeyUsage.SignVerify || !KeySpecs.IsSigning(key.KeySpec))
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; signing needs an asymmetric SIGN_VERIFY key.");
+        }
+
+        var supported = KeySpecs.SigningAlgorithmsOf(key.KeySpec);
+        if (!supported.Contains(algorithm))
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} key; it supports {string.Join(", ", supported.Select(a => a.ToKmsName()))}, not {algorithm.ToKmsName()}.");
+        }
+
+        return await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+    }
+
+    private byte[] PublicKeyOf(KeyRecord key, string materialId, byte[] privateKey)
+        => _publicKeys.GetOrAdd((key.KeyId, materialId), static (_, arg) => KeySpecs.PublicKeyOf(arg.Spec, arg.PrivateKey), (Spec: key.KeySpec, PrivateKey: privateKey));
+
+    private async Task<byte[]> CurrentMaterialAsync(OperationContext ctx, KeyRecord key, CancellationToken cancellationToken)
+    {
+        var materialId = key.CurrentKeyMaterialId
+            ?? throw new KmsKeyUnavailableException($"{_ids.KeyArn(key.KeyId)} has no key material.");
+        ctx.KeyMaterialId = materialId;
+        return await GetMaterialAsync(key, materialId, cancellationToken).ConfigureAwait(false)
+            ?? throw new KmsStorageIntegrityException($"The current key material of {_ids.KeyArn(key.KeyId)} is missing from its record.");
+    }
+
     /// <summary>Zeroes every cached key material and releases the root key (and the store, when it owns it).</summary>
     public void Dispose()
     {
@@ -993,6 +1113,8 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 {
                     CryptographicOperations.ZeroMemory(cached);
                 }
+
+                _publicKeys.TryRemove((key.KeyId, material.KeyMaterialId), out _);
             }
 
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
@@ -1149,8 +1271,9 @@ public sealed class KeyManager : IKeyManager, IDisposable
         }
 
         var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
-        var length = KeySpecs.MaterialLength(key.KeySpec);
-        if (rootKey.GetUnwrappedLength(record.WrappedMaterial) != length)
+        var (min, max) = KeySpecs.MaterialLengthRange(key.KeySpec);
+        var length = rootKey.GetUnwrappedLength(record.WrappedMaterial);
+        if (length < min || length > max)
         {
             throw new KmsStorageIntegrityException($"The stored key material {materialId} of {_ids.KeyArn(key.KeyId)} is malformed; it was left in place.");
         }
@@ -1294,6 +1417,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
         KeyManager = key.KeyManager,
         EncryptionAlgorithms = key.KeyUsage == KeyUsage.EncryptDecrypt ? [EncryptionAlgorithm.SymmetricDefault] : [],
         MacAlgorithms = KeySpecs.IsHmac(key.KeySpec) ? [KeySpecs.MacAlgorithmOf(key.KeySpec)] : [],
+        SigningAlgorithms = key.KeyUsage == KeyUsage.SignVerify ? KeySpecs.SigningAlgorithmsOf(key.KeySpec) : [],
         DeletionDate = key.DeletionDate,
         PendingDeletionWindowInDays = key.PendingDeletionWindowInDays,
         CurrentKeyMaterialId = key.CurrentKeyMaterialId,

@@ -89,6 +89,10 @@ internal static class Ed25519Signatures
         return publicKey.Verify(algorithm, context, input, 0, input.Length, signature.ToArray(), 0);
     }
 
+    /// <summary>The SPKI of the public key of a PKCS#8 private key.</summary>
+    public static byte[] PublicKeyOf(ReadOnlySpan<byte> pkcs8)
+        => SubjectPublicKeyInfoFactory.CreateSubjectPublicKeyInfo(ImportPrivate(pkcs8).GeneratePublicKey()).GetDerEncoded();
+
     private static byte[] PureMessage(ReadOnlySpan<byte> message, SignatureMessageType type)
     {
         if (type != SignatureMessageType.Raw)

@@ -108,6 +108,10 @@ internal static class MlDsaSignatures
         }
     }
 
+    /// <summary>The SPKI of the public key of a PKCS#8 private key of <paramref name="set"/>.</summary>
+    public static byte[] PublicKeyOf(ReadOnlySpan<byte> pkcs8, MlDsaParameterSet set)
+        => SubjectPublicKeyInfoFactory.CreateSubjectPublicKeyInfo(ImportPrivate(pkcs8, set).GetPublicKey()).GetDerEncoded();
+
     private static void CheckContext(byte[] context)
     {
         if (context.Length > 255)

@@ -6,9 +6,23 @@ namespace EnvelopeKms.KeyManagement;
 internal static class KeySpecs
 {
     /// <summary>The only key usage a spec allows in this version.</summary>
-    public static KeyUsage UsageOf(KeySpec spec) => IsHmac(spec) ? KeyUsage.GenerateVerifyMac : KeyUsage.EncryptDecrypt;
+    public static KeyUsage UsageOf(KeySpec spec)
+        => IsHmac(spec) ? KeyUsage.GenerateVerifyMac
+        : IsSigning(spec) ? KeyUsage.SignVerify
+        : KeyUsage.EncryptDecrypt;
 
-    /// <summary>The length of the (symmetric) key material in bytes.</summary>
+    /// <summary>
+    /// The usages AWS KMS allows for a spec that this version does not offer yet (RSA encryption, ECC key
+    /// agreement), so that a request for one is told what is supported now.
+    /// </summary>
+    public static bool IsLaterUsage(KeySpec spec, KeyUsage usage) => usage switch
+    {
+        KeyUsage.EncryptDecrypt => spec is KeySpec.Rsa2048 or KeySpec.Rsa3072 or KeySpec.Rsa4096,
+        KeyUsage.KeyAgreement => spec is KeySpec.EccNistP256 or KeySpec.EccNistP384 or KeySpec.EccNistP521 or KeySpec.EccSecgP256k1,
+        _ => false,
+    };
+
+    /// <summary>The length of symmetric (AES or HMAC) key material in bytes.</summary>
     public static int MaterialLength(KeySpec spec) => spec switch
     {
         KeySpec.Hmac224 => 28,
@@ -18,7 +32,32 @@ internal static class KeySpecs
         _ => SymmetricCiphertext.KeySize,
     };
 
+    /// <summary>
+    /// The lengths a spec's unwrapped material may have: one length for symmetric material, a range for a
+    /// PKCS#8 private key (DER lengths vary by a few bytes with the key's integers).
+    /// </summary>
+    public static (int Min, int Max) MaterialLengthRange(KeySpec spec) => spec switch
+    {
+        // PKCS#8 RSAPrivateKey: n, d and the CRT values; about 4.6 times the modulus length.
+        KeySpec.Rsa2048 => (1100, 1400),
+        KeySpec.Rsa3072 => (1650, 2000),
+        KeySpec.Rsa4096 => (2200, 2600),
+        // PKCS#8 ECPrivateKey with curve parameters and (optionally) the public point.
+        KeySpec.EccNistP256 or KeySpec.EccSecgP256k1 => (60, 160),
+        KeySpec.EccNistP384 => (80, 220),
+        KeySpec.EccNistP521 => (100, 280),
+        // PKCS#8 of a 32-byte seed (v1), optionally with the public key (v2).
+        KeySpec.EccNistEdwards25519 => (46, 90),
+        // PKCS#8 of the 32-byte seed (as generated here), up to the expanded form with the seed.
+        KeySpec.MlDsa44 => (50, 2700),
+        KeySpec.MlDsa65 => (50, 4200),
+        KeySpec.MlDsa87 => (50, 5000),
+        _ => (MaterialLength(spec), MaterialLength(spec)),
+    };
+
     public static bool IsHmac(KeySpec spec) => spec is KeySpec.Hmac224 or KeySpec.Hmac256 or KeySpec.Hmac384 or KeySpec.Hmac512;
+
+    public static bool IsSigning(KeySpec spec) => spec is >= KeySpec.Rsa2048 and <= KeySpec.MlDsa87;
 
     /// <summary>The one MAC algorithm of an HMAC spec.</summary>
     public static MacAlgorithm MacAlgorithmOf(KeySpec spec) => spec switch
@@ -36,5 +75,138 @@ internal static class KeySpecs
         MacAlgorithm.HmacSha256 => HmacAlgorithm.Sha256,
         MacAlgorithm.HmacSha384 => HmacAlgorithm.Sha384,
         _ => HmacAlgorithm.Sha512,
+    };
+
+    private static readonly SigningAlgorithm[] Rsa =
+    [
+        SigningAlgorithm.RsassaPssSha256, SigningAlgorithm.RsassaPssSha384, SigningAlgorithm.RsassaPssSha512,
+        SigningAlgorithm.RsassaPkcs1V15Sha256, SigningAlgorithm.RsassaPkcs1V15Sha384, SigningAlgorithm.RsassaPkcs1V15Sha512,
+    ];
+
+    /// <summary>The signing algorithms of a spec, as AWS KMS lists them; empty for specs that do not sign.</summary>
+    public static IReadOnlyList<SigningAlgorithm> SigningAlgorithmsOf(KeySpec spec) => spec switch
+    {
+        KeySpec.Rsa2048 or KeySpec.Rsa3072 or KeySpec.Rsa4096 => Rsa,
+        KeySpec.EccNistP256 or KeySpec.EccSecgP256k1 => [SigningAlgorithm.EcdsaSha256],
+        KeySpec.EccNistP384 => [SigningAlgorithm.EcdsaSha384],
+        KeySpec.EccNistP521 => [SigningAlgorithm.EcdsaSha512],
+        KeySpec.EccNistEdwards25519 => [SigningAlgorithm.Ed25519Sha512, SigningAlgorithm.Ed25519PhSha512],
+        KeySpec.MlDsa44 or KeySpec.MlDsa65 or KeySpec.MlDsa87 => [SigningAlgorithm.MlDsaShake256],
+        _ => [],
+    };
+
+    /// <summary>Generates the key pair of a signing spec; returns the private key as PKCS#8 DER (the caller zeroes it).</summary>
+    public static byte[] GenerateSigningKey(KeySpec spec)
+    {
+        var (pkcs8, _) = spec switch
+        {
+            KeySpec.Rsa2048 => RsaSignatures.GenerateKeyPair(2048),
+            KeySpec.Rsa3072 => RsaSignatures.GenerateKeyPair(3072),
+            KeySpec.Rsa4096 => RsaSignatures.GenerateKeyPair(4096),
+            KeySpec.EccNistEdwards25519 => Ed25519Signatures.GenerateKeyPair(),
+            KeySpec.MlDsa44 or KeySpec.MlDsa65 or KeySpec.MlDsa87 => MlDsaSignatures.GenerateKeyPair(ParameterSet(spec)),
+            _ => GenerateEcdsa(spec),
+        };
+        return pkcs8;
+    }
+
+    private static (byte[], byte[]) GenerateEcdsa(KeySpec spec)
+    {
+        var curve = Curve(spec);
+        if (!EcdsaSignatures.IsSupported(curve))
+        {
+            throw new KmsUnsupportedOperationException($"{spec.ToKmsName()} keys need a curve this platform's cryptography does not offer.");
+        }
+
+        return EcdsaSignatures.GenerateKeyPair(curve);
+    }
+
+    /// <summary>The public key (SPKI DER) of a signing key's PKCS#8 private key.</summary>
+    public static byte[] PublicKeyOf(KeySpec spec, byte[] pkcs8)
+    {
+        switch (spec)
+        {
+            case KeySpec.Rsa2048 or KeySpec.Rsa3072 or KeySpec.Rsa4096:
+                using (var rsa = RsaSignatures.ImportPrivate(pkcs8))
+                {
+                    return rsa.ExportSubjectPublicKeyInfo();
+                }
+
+            case KeySpec.EccNistP256 or KeySpec.EccNistP384 or KeySpec.EccNistP521 or KeySpec.EccSecgP256k1:
+                using (var ec = EcdsaSignatures.ImportPrivate(pkcs8, Curve(spec)))
+                {
+                    return ec.ExportSubjectPublicKeyInfo();
+                }
+
+            case KeySpec.EccNistEdwards25519:
+                return Ed25519Signatures.PublicKeyOf(pkcs8);
+            default:
+                return MlDsaSignatures.PublicKeyOf(pkcs8, ParameterSet(spec));
+        }
+    }
+
+    /// <summary>Signs with the primitive of the key's family (the algorithm is the key's; checked by the caller).</summary>
+    public static byte[] Sign(KeySpec spec, byte[] pkcs8, SigningAlgorithm algorithm, ReadOnlySpan<byte> message, MessageType type)
+    {
+        var messageType = ToPrimitive(type);
+        return algorithm switch
+        {
+            SigningAlgorithm.EcdsaSha256 or SigningAlgorithm.EcdsaSha384 or SigningAlgorithm.EcdsaSha512 => EcdsaSignatures.Sign(pkcs8, Curve(spec), message, messageType),
+            SigningAlgorithm.Ed25519Sha512 => Ed25519Signatures.Sign(pkcs8, Ed25519Variant.Pure, message, messageType),
+            SigningAlgorithm.Ed25519PhSha512 => Ed25519Signatures.Sign(pkcs8, Ed25519Variant.Prehash, message, messageType),
+            SigningAlgorithm.MlDsaShake256 => MlDsaSignatures.Sign(pkcs8, ParameterSet(spec), message, messageType),
+            _ => RsaSignatures.Sign(pkcs8, RsaScheme(algorithm), RsaHash(algorithm), message, messageType),
+        };
+    }
+
+    /// <summary>Verifies with the primitive of the key's family; a wrong signature is <c>false</c>.</summary>
+    public static bool Verify(KeySpec spec, byte[] spki, SigningAlgorithm algorithm, ReadOnlySpan<byte> message, MessageType type, ReadOnlySpan<byte> signature)
+    {
+        var messageType = ToPrimitive(type);
+        return algorithm switch
+        {
+            SigningAlgorithm.EcdsaSha256 or SigningAlgorithm.EcdsaSha384 or SigningAlgorithm.EcdsaSha512 => EcdsaSignatures.Verify(spki, Curve(spec), message, messageType, signature),
+            SigningAlgorithm.Ed25519Sha512 => Ed25519Signatures.Verify(spki, Ed25519Variant.Pure, message, messageType, signature),
+            SigningAlgorithm.Ed25519PhSha512 => Ed25519Signatures.Verify(spki, Ed25519Variant.Prehash, message, messageType, signature),
+            SigningAlgorithm.MlDsaShake256 => MlDsaSignatures.Verify(spki, ParameterSet(spec), message, messageType, signature),
+            _ => RsaSignatures.Verify(spki, RsaScheme(algorithm), RsaHash(algorithm), message, messageType, signature),
+        };
+    }
+
+    private static SignatureMessageType ToPrimitive(MessageType type) => type switch
+    {
+        MessageType.Raw => SignatureMessageType.Raw,
+        MessageType.Digest => SignatureMessageType.Digest,
+        _ => SignatureMessageType.ExternalMu,
+    };
+
+    private static EcdsaCurve Curve(KeySpec spec) => spec switch
+    {
+        KeySpec.EccNistP256 => EcdsaCurve.P256,
+        KeySpec.EccNistP384 => EcdsaCurve.P384,
+        KeySpec.EccNistP521 => EcdsaCurve.P521,
+        KeySpec.EccSecgP256k1 => EcdsaCurve.Secp256k1,
+        _ => throw new ArgumentOutOfRangeException(nameof(spec), spec, "Not an ECDSA key spec."),
+    };
+
+    private static MlDsaParameterSet ParameterSet(KeySpec spec) => spec switch
+    {
+        KeySpec.MlDsa44 => MlDsaParameterSet.MlDsa44,
+        KeySpec.MlDsa65 => MlDsaParameterSet.MlDsa65,
+        KeySpec.MlDsa87 => MlDsaParameterSet.MlDsa87,
+        _ => throw new ArgumentOutOfRangeException(nameof(spec), spec, "Not an ML-DSA key spec."),
+    };
+
+    private static RsaSignatureScheme RsaScheme(SigningAlgorithm algorithm)
+        => algorithm is SigningAlgorithm.RsassaPssSha256 or SigningAlgorithm.RsassaPssSha384 or SigningAlgorithm.RsassaPssSha512
+            ? RsaSignatureScheme.Pss
+            : RsaSignatureScheme.Pkcs1;
+
+    private static SignatureHash RsaHash(SigningAlgorithm algorithm) => algorithm switch
+    {
+        SigningAlgorithm.RsassaPssSha256 or SigningAlgorithm.RsassaPkcs1V15Sha256 => SignatureHash.Sha256,
+        SigningAlgorithm.RsassaPssSha384 or SigningAlgorithm.RsassaPkcs1V15Sha384 => SignatureHash.Sha384,
+        SigningAlgorithm.RsassaPssSha512 or SigningAlgorithm.RsassaPkcs1V15Sha512 => SignatureHash.Sha512,
+        _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Not an RSA signing algorithm."),
     };
 }

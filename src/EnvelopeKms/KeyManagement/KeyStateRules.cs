@@ -55,6 +55,9 @@ public static class KeyStateRules
         [KmsOperation.GenerateDataKeyWithoutPlaintext] = [A,    D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.GenerateMac] =                   [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.VerifyMac] =                     [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.Sign] =                          [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.Verify] =                        [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.GetPublicKey] =                  [A,      D,       X,      X,      X,      X,       X,       X],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>

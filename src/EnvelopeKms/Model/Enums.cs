@@ -34,7 +34,7 @@ public enum KeyUsage
     KeyAgreement,
 }
 
-/// <summary>The type of key material (<c>KeySpec</c>). This version supports <see cref="SymmetricDefault"/> and the HMAC specs.</summary>
+/// <summary>The type of key material (<c>KeySpec</c>). This version supports <see cref="SymmetricDefault"/>, the HMAC specs and the asymmetric specs for <see cref="KeyUsage.SignVerify"/>.</summary>
 public enum KeySpec
 {
     /// <summary><c>SYMMETRIC_DEFAULT</c>: a 256-bit AES-GCM key.</summary>
@@ -47,6 +47,68 @@ public enum KeySpec
     Hmac384,
     /// <summary><c>HMAC_512</c>: a 512-bit HMAC key for <see cref="MacAlgorithm.HmacSha512"/>.</summary>
     Hmac512,
+    /// <summary><c>RSA_2048</c>: a 2048-bit RSA key pair (signing: RSASSA-PSS and PKCS#1 v1.5).</summary>
+    Rsa2048,
+    /// <summary><c>RSA_3072</c>: a 3072-bit RSA key pair.</summary>
+    Rsa3072,
+    /// <summary><c>RSA_4096</c>: a 4096-bit RSA key pair.</summary>
+    Rsa4096,
+    /// <summary><c>ECC_NIST_P256</c>: a P-256 key pair (<see cref="SigningAlgorithm.EcdsaSha256"/>).</summary>
+    EccNistP256,
+    /// <summary><c>ECC_NIST_P384</c>: a P-384 key pair (<see cref="SigningAlgorithm.EcdsaSha384"/>).</summary>
+    EccNistP384,
+    /// <summary><c>ECC_NIST_P521</c>: a P-521 key pair (<see cref="SigningAlgorithm.EcdsaSha512"/>).</summary>
+    EccNistP521,
+    /// <summary><c>ECC_SECG_P256K1</c>: a secp256k1 key pair (<see cref="SigningAlgorithm.EcdsaSha256"/>).</summary>
+    EccSecgP256k1,
+    /// <summary><c>ECC_NIST_EDWARDS25519</c>: an Ed25519 key pair (<see cref="SigningAlgorithm.Ed25519Sha512"/>, <see cref="SigningAlgorithm.Ed25519PhSha512"/>).</summary>
+    EccNistEdwards25519,
+    /// <summary><c>ML_DSA_44</c>: an ML-DSA-44 key pair (FIPS 204; <see cref="SigningAlgorithm.MlDsaShake256"/>).</summary>
+    MlDsa44,
+    /// <summary><c>ML_DSA_65</c>: an ML-DSA-65 key pair.</summary>
+    MlDsa65,
+    /// <summary><c>ML_DSA_87</c>: an ML-DSA-87 key pair.</summary>
+    MlDsa87,
+}
+
+/// <summary>Signing algorithms of asymmetric <see cref="KeyUsage.SignVerify"/> keys (<c>SigningAlgorithmSpec</c>).</summary>
+public enum SigningAlgorithm
+{
+    /// <summary><c>RSASSA_PSS_SHA_256</c>: RSASSA-PSS, SHA-256, MGF1 with SHA-256, salt length 32.</summary>
+    RsassaPssSha256 = 1,
+    /// <summary><c>RSASSA_PSS_SHA_384</c>.</summary>
+    RsassaPssSha384,
+    /// <summary><c>RSASSA_PSS_SHA_512</c>.</summary>
+    RsassaPssSha512,
+    /// <summary><c>RSASSA_PKCS1_V1_5_SHA_256</c>.</summary>
+    RsassaPkcs1V15Sha256,
+    /// <summary><c>RSASSA_PKCS1_V1_5_SHA_384</c>.</summary>
+    RsassaPkcs1V15Sha384,
+    /// <summary><c>RSASSA_PKCS1_V1_5_SHA_512</c>.</summary>
+    RsassaPkcs1V15Sha512,
+    /// <summary><c>ECDSA_SHA_256</c> (ECC_NIST_P256, ECC_SECG_P256K1); signatures are DER.</summary>
+    EcdsaSha256,
+    /// <summary><c>ECDSA_SHA_384</c> (ECC_NIST_P384).</summary>
+    EcdsaSha384,
+    /// <summary><c>ECDSA_SHA_512</c> (ECC_NIST_P521).</summary>
+    EcdsaSha512,
+    /// <summary><c>ED25519_SHA_512</c>: pure Ed25519 (RFC 8032), RAW messages only.</summary>
+    Ed25519Sha512,
+    /// <summary><c>ED25519_PH_SHA_512</c>: Ed25519ph, a RAW message or a SHA-512 DIGEST.</summary>
+    Ed25519PhSha512,
+    /// <summary><c>ML_DSA_SHAKE_256</c>: ML-DSA (FIPS 204, pure, empty context).</summary>
+    MlDsaShake256,
+}
+
+/// <summary>How <c>Sign</c> and <c>Verify</c> read the message (<c>MessageType</c>).</summary>
+public enum MessageType
+{
+    /// <summary><c>RAW</c>: the message itself, at most 4096 bytes; it is hashed as the algorithm says.</summary>
+    Raw = 1,
+    /// <summary><c>DIGEST</c>: a digest already made with the algorithm's hash; its length must be that hash's.</summary>
+    Digest,
+    /// <summary><c>EXTERNAL_MU</c>: the ML-DSA µ (64 bytes). Not supported yet.</summary>
+    ExternalMu,
 }
 
 /// <summary>MAC algorithms of HMAC keys (<c>MacAlgorithmSpec</c>).</summary>

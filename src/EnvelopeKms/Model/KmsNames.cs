@@ -38,6 +38,44 @@ public static class KmsNames
         KeySpec.Hmac256 => "HMAC_256",
         KeySpec.Hmac384 => "HMAC_384",
         KeySpec.Hmac512 => "HMAC_512",
+        KeySpec.Rsa2048 => "RSA_2048",
+        KeySpec.Rsa3072 => "RSA_3072",
+        KeySpec.Rsa4096 => "RSA_4096",
+        KeySpec.EccNistP256 => "ECC_NIST_P256",
+        KeySpec.EccNistP384 => "ECC_NIST_P384",
+        KeySpec.EccNistP521 => "ECC_NIST_P521",
+        KeySpec.EccSecgP256k1 => "ECC_SECG_P256K1",
+        KeySpec.EccNistEdwards25519 => "ECC_NIST_EDWARDS25519",
+        KeySpec.MlDsa44 => "ML_DSA_44",
+        KeySpec.MlDsa65 => "ML_DSA_65",
+        KeySpec.MlDsa87 => "ML_DSA_87",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a signing algorithm.</summary>
+    public static string ToKmsName(this SigningAlgorithm value) => value switch
+    {
+        SigningAlgorithm.RsassaPssSha256 => "RSASSA_PSS_SHA_256",
+        SigningAlgorithm.RsassaPssSha384 => "RSASSA_PSS_SHA_384",
+        SigningAlgorithm.RsassaPssSha512 => "RSASSA_PSS_SHA_512",
+        SigningAlgorithm.RsassaPkcs1V15Sha256 => "RSASSA_PKCS1_V1_5_SHA_256",
+        SigningAlgorithm.RsassaPkcs1V15Sha384 => "RSASSA_PKCS1_V1_5_SHA_384",
+        SigningAlgorithm.RsassaPkcs1V15Sha512 => "RSASSA_PKCS1_V1_5_SHA_512",
+        SigningAlgorithm.EcdsaSha256 => "ECDSA_SHA_256",
+        SigningAlgorithm.EcdsaSha384 => "ECDSA_SHA_384",
+        SigningAlgorithm.EcdsaSha512 => "ECDSA_SHA_512",
+        SigningAlgorithm.Ed25519Sha512 => "ED25519_SHA_512",
+        SigningAlgorithm.Ed25519PhSha512 => "ED25519_PH_SHA_512",
+        SigningAlgorithm.MlDsaShake256 => "ML_DSA_SHAKE_256",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a message type.</summary>
+    public static string ToKmsName(this MessageType value) => value switch
+    {
+        MessageType.Raw => "RAW",
+        MessageType.Digest => "DIGEST",
+        MessageType.ExternalMu => "EXTERNAL_MU",
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 

@@ -53,6 +53,12 @@ public enum KmsOperation
     GenerateMac,
     /// <summary><c>VerifyMac</c>.</summary>
     VerifyMac,
+    /// <summary><c>Sign</c>.</summary>
+    Sign,
+    /// <summary><c>Verify</c>.</summary>
+    Verify,
+    /// <summary><c>GetPublicKey</c>.</summary>
+    GetPublicKey,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

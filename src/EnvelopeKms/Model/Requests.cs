@@ -208,3 +208,33 @@ public sealed class VerifyMacRequest : KeyRequest
     /// <summary>The MAC algorithm the MAC was made with.</summary>
     public required MacAlgorithm MacAlgorithm { get; init; }
 }
+
+/// <summary>Input of <c>Sign</c>.</summary>
+public sealed class SignRequest : KeyRequest
+{
+    /// <summary>
+    /// The message: with <see cref="MessageType.Raw"/> the message itself (at most 4096 bytes); with
+    /// <see cref="MessageType.Digest"/> its digest, exactly as long as the algorithm's hash.
+    /// </summary>
+    public required ReadOnlyMemory<byte> Message { get; init; }
+    /// <summary>How <see cref="Message"/> is to be read; <see cref="MessageType.Raw"/> by default.</summary>
+    public MessageType MessageType { get; init; } = MessageType.Raw;
+    /// <summary>The signing algorithm; it must be one of the key's <see cref="KeyMetadata.SigningAlgorithms"/>.</summary>
+    public required SigningAlgorithm SigningAlgorithm { get; init; }
+}
+
+/// <summary>Input of <c>Verify</c>.</summary>
+public sealed class VerifyRequest : KeyRequest
+{
+    /// <summary>The message or digest, as given to <c>Sign</c>.</summary>
+    public required ReadOnlyMemory<byte> Message { get; init; }
+    /// <summary>How <see cref="Message"/> is to be read; <see cref="MessageType.Raw"/> by default.</summary>
+    public MessageType MessageType { get; init; } = MessageType.Raw;
+    /// <summary>The signature to verify, as <c>Sign</c> returned it (DER for ECDSA).</summary>
+    public required ReadOnlyMemory<byte> Signature { get; init; }
+    /// <summary>The signing algorithm the signature was made with.</summary>
+    public required SigningAlgorithm SigningAlgorithm { get; init; }
+}
+
+/// <summary>Input of <c>GetPublicKey</c>.</summary>
+public sealed class GetPublicKeyRequest : KeyRequest;

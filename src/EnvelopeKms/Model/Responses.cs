@@ -168,3 +168,43 @@ public sealed class VerifyMacResponse
     /// <summary>The ARN of the key used.</summary>
     public required string KeyId { get; init; }
 }
+
+/// <summary>Output of <c>Sign</c>.</summary>
+public sealed class SignResponse
+{
+    /// <summary>The signature: DER <c>SEQUENCE { r, s }</c> for ECDSA, the standard encoding otherwise.</summary>
+    public required byte[] Signature { get; init; }
+    /// <summary>The signing algorithm used.</summary>
+    public required SigningAlgorithm SigningAlgorithm { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+}
+
+/// <summary>
+/// Output of <c>Verify</c>. Unlike AWS KMS, which fails with <c>KMSInvalidSignatureException</c>, a
+/// signature that does not verify is <see cref="SignatureValid"/> <see langword="false"/>, not an exception.
+/// </summary>
+public sealed class VerifyResponse
+{
+    /// <summary>Whether the signature is a valid signature of the message by the key.</summary>
+    public required bool SignatureValid { get; init; }
+    /// <summary>The signing algorithm used.</summary>
+    public required SigningAlgorithm SigningAlgorithm { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+}
+
+/// <summary>Output of <c>GetPublicKey</c>.</summary>
+public sealed class GetPublicKeyResponse
+{
+    /// <summary>The ARN of the key.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The public key as a DER-encoded X.509 SubjectPublicKeyInfo (RFC 5280).</summary>
+    public required byte[] PublicKey { get; init; }
+    /// <summary>The key's spec.</summary>
+    public required KeySpec KeySpec { get; init; }
+    /// <summary>The key's usage.</summary>
+    public required KeyUsage KeyUsage { get; init; }
+    /// <summary>The signing algorithms the key supports.</summary>
+    public required IReadOnlyList<SigningAlgorithm> SigningAlgorithms { get; init; }
+}

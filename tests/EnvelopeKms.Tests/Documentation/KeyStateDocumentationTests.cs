@@ -101,11 +101,13 @@ public sealed class KeyStateDocumentationTests
         using var test = new TestKeyManager();
         var kms = test.Manager;
         var mac = parameter.StartsWith("GenerateMac.", StringComparison.Ordinal) || parameter.StartsWith("VerifyMac.", StringComparison.Ordinal);
-        var key = (await kms.CreateKeyAsync(mac
-            ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }
+        var signing = parameter.StartsWith("Sign.", StringComparison.Ordinal) || parameter.StartsWith("Verify.", StringComparison.Ordinal) || parameter.StartsWith("GetPublicKey.", StringComparison.Ordinal);
+        var key = (await kms.CreateKeyAsync(
+            mac ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }
+            : signing ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.SignVerify }
             : new CreateKeyRequest { Description = "probe" })).KeyMetadata;
         await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/docs", TargetKeyId = key.KeyId });
-        var ciphertext = mac ? [] : (await kms.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = "probe"u8.ToArray() })).CiphertextBlob;
+        var ciphertext = mac || signing ? [] : (await kms.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = "probe"u8.ToArray() })).CiphertextBlob;
         var reference = form switch
         {
             "key id" => key.KeyId,
@@ -156,6 +158,9 @@ public sealed class KeyStateDocumentationTests
         ["GenerateDataKeyWithoutPlaintext.KeyId"] = (f, r) => f.Kms.GenerateDataKeyWithoutPlaintextAsync(new GenerateDataKeyRequest { KeyId = r, NumberOfBytes = 64 }),
         ["GenerateMac.KeyId"] = (f, r) => f.Kms.GenerateMacAsync(new GenerateMacRequest { KeyId = r, Message = "x"u8.ToArray(), MacAlgorithm = MacAlgorithm.HmacSha256 }),
         ["VerifyMac.KeyId"] = (f, r) => f.Kms.VerifyMacAsync(new VerifyMacRequest { KeyId = r, Message = "x"u8.ToArray(), Mac = new byte[32], MacAlgorithm = MacAlgorithm.HmacSha256 }),
+        ["Sign.KeyId"] = (f, r) => f.Kms.SignAsync(new SignRequest { KeyId = r, Message = "x"u8.ToArray(), SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }),
+        ["Verify.KeyId"] = (f, r) => f.Kms.VerifyAsync(new VerifyRequest { KeyId = r, Message = "x"u8.ToArray(), Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }),
+        ["GetPublicKey.KeyId"] = (f, r) => f.Kms.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = r }),
     };
 
     // ------------------------------------------------------------------ Markdown

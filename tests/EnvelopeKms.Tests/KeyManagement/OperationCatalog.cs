@@ -39,6 +39,9 @@ internal sealed class OperationCatalog : IDisposable
         ["GenerateRandom"] = KmsOperation.GenerateRandom,
         ["GenerateMac"] = KmsOperation.GenerateMac,
         ["VerifyMac"] = KmsOperation.VerifyMac,
+        ["Sign"] = KmsOperation.Sign,
+        ["Verify"] = KmsOperation.Verify,
+        ["GetPublicKey"] = KmsOperation.GetPublicKey,
     };
 
     /// <summary>Operations that use key material and so record a key-material id.</summary>
@@ -50,10 +53,11 @@ internal sealed class OperationCatalog : IDisposable
     /// <summary>Operations that name the main key and so record its key id.</summary>
     public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom"]));
 
-    private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob, KeyMetadata macKey)
+    private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob, KeyMetadata macKey, KeyMetadata signingKey)
     {
         Kms = kms;
         MacKey = macKey;
+        SigningKey = signingKey;
         Key = key;
         Other = other;
         Blob = blob;
@@ -71,7 +75,17 @@ internal sealed class OperationCatalog : IDisposable
     public KeyMetadata MacKey { get; }
 
     /// <summary>The key an operation of the catalog names: the HMAC key for the MAC operations, the main key otherwise.</summary>
-    public KeyMetadata KeyFor(string operation) => operation is "GenerateMac" or "VerifyMac" ? MacKey : Key;
+    /// <summary>The ECC_NIST_P256 key the signing operations run on.</summary>
+    public KeyMetadata SigningKey { get; }
+
+    /// <summary>Operations that run on <see cref="SigningKey"/>.</summary>
+    public static readonly IReadOnlySet<string> SigningOperations = new HashSet<string> { "Sign", "Verify", "GetPublicKey" };
+
+    /// <summary>The key an operation of the catalog names: the HMAC key for the MAC operations, the signing key for the signing ones, the main key otherwise.</summary>
+    public KeyMetadata KeyFor(string operation)
+        => operation is "GenerateMac" or "VerifyMac" ? MacKey
+        : SigningOperations.Contains(operation) ? SigningKey
+        : Key;
 
     public byte[] Blob { get; }
 
@@ -88,7 +102,8 @@ internal sealed class OperationCatalog : IDisposable
         await km.TagResourceAsync(new TagResourceRequest { KeyId = key.KeyId, Tags = [new KeyTag("existing", "tag")] }, KeyManagement.Kms.Ct);
         var blob = await km.EncryptBlobAsync(key.KeyId, KeyManagement.Kms.Utf8("catalog secret"), Context);
         var macKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "mac", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }, KeyManagement.Kms.Ct)).KeyMetadata;
-        return new OperationCatalog(kms, key, other, blob, macKey);
+        var signingKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "signing", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.SignVerify }, KeyManagement.Kms.Ct)).KeyMetadata;
+        return new OperationCatalog(kms, key, other, blob, macKey, signingKey);
     }
 
     /// <summary>Runs a successful call of <paramref name="operation"/> on the main key (ScheduleKeyDeletion before CancelKeyDeletion is the caller's business).</summary>
@@ -122,6 +137,9 @@ internal sealed class OperationCatalog : IDisposable
             "GenerateRandom" => DisposeAsync(km.GenerateRandomAsync(new GenerateRandomRequest { Caller = caller, NumberOfBytes = 16 }, ct)),
             "GenerateMac" => km.GenerateMacAsync(new GenerateMacRequest { Caller = caller, KeyId = MacKey.KeyId, Message = new byte[] { 1, 2, 3 }, MacAlgorithm = MacAlgorithm.HmacSha256 }, ct),
             "VerifyMac" => km.VerifyMacAsync(new VerifyMacRequest { Caller = caller, KeyId = MacKey.KeyId, Message = new byte[] { 1, 2, 3 }, Mac = new byte[32], MacAlgorithm = MacAlgorithm.HmacSha256 }, ct),
+            "Sign" => km.SignAsync(new SignRequest { Caller = caller, KeyId = SigningKey.KeyId, Message = new byte[] { 1, 2, 3 }, SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, ct),
+            "Verify" => km.VerifyAsync(new VerifyRequest { Caller = caller, KeyId = SigningKey.KeyId, Message = new byte[] { 1, 2, 3 }, Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, ct),
+            "GetPublicKey" => km.GetPublicKeyAsync(new GetPublicKeyRequest { Caller = caller, KeyId = SigningKey.KeyId }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -158,6 +176,9 @@ internal sealed class OperationCatalog : IDisposable
             "GenerateRandom" => (() => km.GenerateRandomAsync(new GenerateRandomRequest { NumberOfBytes = 1025 }, ct), "ValidationException"),
             "GenerateMac" => (() => km.GenerateMacAsync(new GenerateMacRequest { KeyId = MacKey.KeyId, Message = ReadOnlyMemory<byte>.Empty, MacAlgorithm = MacAlgorithm.HmacSha256 }, ct), "ValidationException"),
             "VerifyMac" => (() => km.VerifyMacAsync(new VerifyMacRequest { KeyId = MacKey.KeyId, Message = new byte[] { 1 }, Mac = new byte[64], MacAlgorithm = MacAlgorithm.HmacSha512 }, ct), "InvalidKeyUsageException"),
+            "Sign" => (() => km.SignAsync(new SignRequest { KeyId = SigningKey.KeyId, Message = new byte[] { 1 }, MessageType = MessageType.Digest, SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, ct), "ValidationException"),
+            "Verify" => (() => km.VerifyAsync(new VerifyRequest { KeyId = SigningKey.KeyId, Message = new byte[] { 1 }, Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.RsassaPssSha256 }, ct), "InvalidKeyUsageException"),
+            "GetPublicKey" => (() => km.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = id }, ct), "UnsupportedOperationException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
