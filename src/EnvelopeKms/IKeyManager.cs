@@ -83,6 +83,9 @@ public interface IKeyManager
     /// <summary>Returns the public key of an asymmetric key as a DER SubjectPublicKeyInfo (<c>GetPublicKey</c>).</summary>
     Task<GetPublicKeyResponse> GetPublicKeyAsync(GetPublicKeyRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>Derives the raw ECDH shared secret of a <c>KEY_AGREEMENT</c> key and a peer's public key (<c>DeriveSharedSecret</c>).</summary>
+    Task<DeriveSharedSecretResponse> DeriveSharedSecretAsync(DeriveSharedSecretRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Returns cryptographically secure random bytes (<c>GenerateRandom</c>).</summary>
     Task<GenerateRandomResponse> GenerateRandomAsync(GenerateRandomRequest request, CancellationToken cancellationToken = default);
 

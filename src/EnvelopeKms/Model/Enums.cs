@@ -34,7 +34,7 @@ public enum KeyUsage
     KeyAgreement,
 }
 
-/// <summary>The type of key material (<c>KeySpec</c>). This version supports <see cref="SymmetricDefault"/>, the HMAC specs and the asymmetric specs for <see cref="KeyUsage.SignVerify"/>.</summary>
+/// <summary>The type of key material (<c>KeySpec</c>). This version supports <see cref="SymmetricDefault"/>, the HMAC specs, and the asymmetric specs for <see cref="KeyUsage.SignVerify"/>, RSA for <see cref="KeyUsage.EncryptDecrypt"/> and the ECC curves for <see cref="KeyUsage.KeyAgreement"/>.</summary>
 public enum KeySpec
 {
     /// <summary><c>SYMMETRIC_DEFAULT</c>: a 256-bit AES-GCM key.</summary>
@@ -155,6 +155,13 @@ public enum EncryptionAlgorithm
     RsaesOaepSha1,
     /// <summary><c>RSAES_OAEP_SHA_256</c> (RSA keys only).</summary>
     RsaesOaepSha256,
+}
+
+/// <summary>Key agreement algorithms of asymmetric <see cref="KeyUsage.KeyAgreement"/> keys (<c>KeyAgreementAlgorithmSpec</c>).</summary>
+public enum KeyAgreementAlgorithm
+{
+    /// <summary><c>ECDH</c>: elliptic-curve Diffie-Hellman; the shared secret is the raw x-coordinate.</summary>
+    Ecdh = 1,
 }
 
 /// <summary>The length of a generated data key (<c>DataKeySpec</c>).</summary>

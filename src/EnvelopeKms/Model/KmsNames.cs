@@ -116,6 +116,13 @@ public static class KmsNames
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 
+    /// <summary>Returns the AWS KMS name of a key agreement algorithm.</summary>
+    public static string ToKmsName(this KeyAgreementAlgorithm value) => value switch
+    {
+        KeyAgreementAlgorithm.Ecdh => "ECDH",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
     /// <summary>Returns the AWS KMS name of a data key spec.</summary>
     public static string ToKmsName(this DataKeySpec value) => value switch
     {

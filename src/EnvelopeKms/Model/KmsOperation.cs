@@ -59,6 +59,8 @@ public enum KmsOperation
     Verify,
     /// <summary><c>GetPublicKey</c>.</summary>
     GetPublicKey,
+    /// <summary><c>DeriveSharedSecret</c>.</summary>
+    DeriveSharedSecret,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>
