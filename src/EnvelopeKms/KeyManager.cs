@@ -874,6 +874,57 @@ public sealed class KeyManager : IKeyManager, IDisposable
         });
     }
 
+    /// <inheritdoc />
+    public Task<DecapsulateResponse> DecapsulateAsync(DecapsulateRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.Decapsulate, request, async ctx =>
+        {
+            if (request.Ciphertext.Length is 0 or > InputValidation.MaxCiphertextLength)
+            {
+                throw new KmsValidationException($"Ciphertext must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {request.Ciphertext.Length}.");
+            }
+
+            var key = await UseKeyAsync(ctx, KmsOperation.Decapsulate, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            RequireMlKem(key);
+            var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+            byte[] secret;
+            try
+            {
+                secret = MlKem.Decapsulate(KeySpecs.MlKemSetOf(key.KeySpec), privateKey, request.Ciphertext.Span);
+            }
+            catch (KmsInvalidCiphertextException)
+            {
+                throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
+            }
+
+            return new DecapsulateResponse { SharedSecret = secret, KeyId = _ids.KeyArn(key.KeyId) };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<EncapsulateResponse> EncapsulateAsync(EncapsulateRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.Encapsulate, request, async ctx =>
+        {
+            var key = await UseKeyAsync(ctx, KmsOperation.Encapsulate, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            RequireMlKem(key);
+            var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+            var publicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey);
+            var (secret, ciphertext) = MlKem.Encapsulate(KeySpecs.MlKemSetOf(key.KeySpec), publicKey);
+            return new EncapsulateResponse { SharedSecret = secret, Ciphertext = ciphertext, KeyId = _ids.KeyArn(key.KeyId) };
+        });
+    }
+
+    private void RequireMlKem(KeyRecord key)
+    {
+        if (key.KeyUsage != KeyUsage.EncapsulateDecapsulate || !KeySpecs.IsMlKem(key.KeySpec))
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; this operation needs an ML-KEM ENCAPSULATE_DECAPSULATE key.");
+        }
+    }
+
     /// <summary>RSAES-OAEP <c>Encrypt</c> with an RSA <c>ENCRYPT_DECRYPT</c> key: no encryption context; the ciphertext is the raw OAEP output.</summary>
     private async Task<byte[]> RsaEncryptAsync(OperationContext ctx, KeyRecord key, EncryptionAlgorithm algorithm, IReadOnlyDictionary<string, string>? encryptionContext, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken)
     {

@@ -8,6 +8,7 @@ internal static class KeySpecs
     /// <summary>The usage a spec's keys get when the request names none that fits: the spec's first usage.</summary>
     public static KeyUsage UsageOf(KeySpec spec)
         => IsHmac(spec) ? KeyUsage.GenerateVerifyMac
+        : IsMlKem(spec) ? KeyUsage.EncapsulateDecapsulate
         : IsAsymmetric(spec) ? KeyUsage.SignVerify
         : KeyUsage.EncryptDecrypt;
 
@@ -15,7 +16,8 @@ internal static class KeySpecs
     public static bool AllowsUsage(KeySpec spec, KeyUsage usage) => usage switch
     {
         KeyUsage.EncryptDecrypt => spec is KeySpec.SymmetricDefault || IsRsa(spec),
-        KeyUsage.SignVerify => IsAsymmetric(spec),
+        KeyUsage.SignVerify => IsAsymmetric(spec) && !IsMlKem(spec),
+        KeyUsage.EncapsulateDecapsulate => IsMlKem(spec),
         KeyUsage.GenerateVerifyMac => IsHmac(spec),
         KeyUsage.KeyAgreement => IsEcc(spec),
         _ => false,
@@ -24,6 +26,16 @@ internal static class KeySpecs
     /// <summary>The usages a spec takes, for error messages.</summary>
     public static string UsagesOf(KeySpec spec)
         => string.Join(" or ", Enum.GetValues<KeyUsage>().Where(u => AllowsUsage(spec, u)).Select(u => u.ToKmsName()));
+
+    public static bool IsMlKem(KeySpec spec) => spec is KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024;
+
+    public static MlKemParameterSet MlKemSetOf(KeySpec spec) => spec switch
+    {
+        KeySpec.MlKem512 => MlKemParameterSet.MlKem512,
+        KeySpec.MlKem768 => MlKemParameterSet.MlKem768,
+        KeySpec.MlKem1024 => MlKemParameterSet.MlKem1024,
+        _ => throw new ArgumentOutOfRangeException(nameof(spec), spec, "Not an ML-KEM key spec."),
+    };
 
     public static bool IsRsa(KeySpec spec) => spec is KeySpec.Rsa2048 or KeySpec.Rsa3072 or KeySpec.Rsa4096;
 
@@ -86,13 +98,17 @@ internal static class KeySpecs
         KeySpec.MlDsa44 => (50, 2700),
         KeySpec.MlDsa65 => (50, 4200),
         KeySpec.MlDsa87 => (50, 5000),
+        // PKCS#8 of the 64-byte seed (as generated here), up to the expanded decapsulation key with the seed.
+        KeySpec.MlKem512 => (80, 1800),
+        KeySpec.MlKem768 => (80, 2600),
+        KeySpec.MlKem1024 => (80, 3400),
         _ => (MaterialLength(spec), MaterialLength(spec)),
     };
 
     public static bool IsHmac(KeySpec spec) => spec is KeySpec.Hmac224 or KeySpec.Hmac256 or KeySpec.Hmac384 or KeySpec.Hmac512;
 
     /// <summary>The asymmetric specs: the private key is stored as PKCS#8, the public key derived from it.</summary>
-    public static bool IsAsymmetric(KeySpec spec) => spec is >= KeySpec.Rsa2048 and <= KeySpec.MlDsa87;
+    public static bool IsAsymmetric(KeySpec spec) => spec is >= KeySpec.Rsa2048 and <= KeySpec.MlKem1024;
 
     /// <summary>The one MAC algorithm of an HMAC spec.</summary>
     public static MacAlgorithm MacAlgorithmOf(KeySpec spec) => spec switch
@@ -140,6 +156,7 @@ internal static class KeySpecs
             KeySpec.Rsa4096 => RsaSignatures.GenerateKeyPair(4096),
             KeySpec.EccNistEdwards25519 => Ed25519Signatures.GenerateKeyPair(),
             KeySpec.MlDsa44 or KeySpec.MlDsa65 or KeySpec.MlDsa87 => MlDsaSignatures.GenerateKeyPair(ParameterSet(spec)),
+            KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024 => MlKem.GenerateKeyPair(MlKemSetOf(spec)),
             _ => GenerateEcdsa(spec),
         };
         return pkcs8;
@@ -175,6 +192,8 @@ internal static class KeySpecs
 
             case KeySpec.EccNistEdwards25519:
                 return Ed25519Signatures.PublicKeyOf(pkcs8);
+            case KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024:
+                return MlKem.PublicKeyOf(MlKemSetOf(spec), pkcs8);
             default:
                 return MlDsaSignatures.PublicKeyOf(pkcs8, ParameterSet(spec));
         }

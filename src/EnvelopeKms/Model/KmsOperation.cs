@@ -61,6 +61,10 @@ public enum KmsOperation
     GetPublicKey,
     /// <summary><c>DeriveSharedSecret</c>.</summary>
     DeriveSharedSecret,
+    /// <summary><c>Decapsulate</c> (ML-KEM).</summary>
+    Decapsulate,
+    /// <summary><c>Encapsulate</c> (ML-KEM, with the key's public key).</summary>
+    Encapsulate,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

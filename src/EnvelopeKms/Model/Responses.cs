@@ -213,6 +213,28 @@ public sealed class GetPublicKeyResponse
     public IReadOnlyList<KeyAgreementAlgorithm> KeyAgreementAlgorithms { get; init; } = [];
 }
 
+/// <summary>Output of <c>Decapsulate</c>. Dispose it to zero <see cref="SharedSecret"/>.</summary>
+public sealed class DecapsulateResponse : SecretResponse
+{
+    /// <summary>The 32-byte shared secret. A changed ciphertext of the right length gives an unrelated secret (implicit rejection), not an error.</summary>
+    public required byte[] SharedSecret { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+    private protected override byte[]? Secret => SharedSecret;
+}
+
+/// <summary>Output of <c>Encapsulate</c>. Dispose it to zero <see cref="SharedSecret"/>.</summary>
+public sealed class EncapsulateResponse : SecretResponse
+{
+    /// <summary>The fresh 32-byte shared secret.</summary>
+    public required byte[] SharedSecret { get; init; }
+    /// <summary>The ciphertext to send to the holder of the key, who recovers the secret with <c>Decapsulate</c>.</summary>
+    public required byte[] Ciphertext { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+    private protected override byte[]? Secret => SharedSecret;
+}
+
 /// <summary>Output of <c>DeriveSharedSecret</c>. Dispose it to zero <see cref="SharedSecret"/>.</summary>
 public sealed class DeriveSharedSecretResponse : SecretResponse
 {

@@ -43,6 +43,8 @@ internal sealed class OperationCatalog : IDisposable
         ["Verify"] = KmsOperation.Verify,
         ["GetPublicKey"] = KmsOperation.GetPublicKey,
         ["DeriveSharedSecret"] = KmsOperation.DeriveSharedSecret,
+        ["Decapsulate"] = KmsOperation.Decapsulate,
+        ["Encapsulate"] = KmsOperation.Encapsulate,
     };
 
     /// <summary>Operations that use key material and so record a key-material id.</summary>
@@ -85,6 +87,12 @@ internal sealed class OperationCatalog : IDisposable
     /// <summary>The ECC_NIST_P256 KEY_AGREEMENT key DeriveSharedSecret runs on.</summary>
     public KeyMetadata AgreementKey { get; private init; } = null!;
 
+    /// <summary>The ML_KEM_768 key Decapsulate and Encapsulate run on.</summary>
+    public KeyMetadata KemKey { get; private init; } = null!;
+
+    /// <summary>Operations that run on <see cref="KemKey"/>.</summary>
+    public static readonly IReadOnlySet<string> KemOperations = new HashSet<string> { "Decapsulate", "Encapsulate" };
+
     /// <summary>A P-256 peer public key (SPKI) for DeriveSharedSecret.</summary>
     public static readonly byte[] PeerPublicKey = CreatePeerPublicKey();
 
@@ -99,6 +107,7 @@ internal sealed class OperationCatalog : IDisposable
         => operation is "GenerateMac" or "VerifyMac" ? MacKey
         : SigningOperations.Contains(operation) ? SigningKey
         : operation == "DeriveSharedSecret" ? AgreementKey
+        : KemOperations.Contains(operation) ? KemKey
         : Key;
 
     public byte[] Blob { get; }
@@ -118,7 +127,8 @@ internal sealed class OperationCatalog : IDisposable
         var macKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "mac", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }, KeyManagement.Kms.Ct)).KeyMetadata;
         var signingKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "signing", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.SignVerify }, KeyManagement.Kms.Ct)).KeyMetadata;
         var agreementKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "agreement", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.KeyAgreement }, KeyManagement.Kms.Ct)).KeyMetadata;
-        return new OperationCatalog(kms, key, other, blob, macKey, signingKey) { AgreementKey = agreementKey };
+        var kemKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "kem", KeySpec = KeySpec.MlKem768, KeyUsage = KeyUsage.EncapsulateDecapsulate }, KeyManagement.Kms.Ct)).KeyMetadata;
+        return new OperationCatalog(kms, key, other, blob, macKey, signingKey) { AgreementKey = agreementKey, KemKey = kemKey };
     }
 
     /// <summary>Runs a successful call of <paramref name="operation"/> on the main key (ScheduleKeyDeletion before CancelKeyDeletion is the caller's business).</summary>
@@ -156,6 +166,8 @@ internal sealed class OperationCatalog : IDisposable
             "Verify" => km.VerifyAsync(new VerifyRequest { Caller = caller, KeyId = SigningKey.KeyId, Message = new byte[] { 1, 2, 3 }, Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, ct),
             "GetPublicKey" => km.GetPublicKeyAsync(new GetPublicKeyRequest { Caller = caller, KeyId = SigningKey.KeyId }, ct),
             "DeriveSharedSecret" => DisposeAsync(km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { Caller = caller, KeyId = AgreementKey.KeyId, PublicKey = PeerPublicKey }, ct)),
+            "Decapsulate" => DisposeAsync(km.DecapsulateAsync(new DecapsulateRequest { Caller = caller, KeyId = KemKey.KeyId, Ciphertext = new byte[1088] }, ct)),
+            "Encapsulate" => DisposeAsync(km.EncapsulateAsync(new EncapsulateRequest { Caller = caller, KeyId = KemKey.KeyId }, ct)),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -196,6 +208,8 @@ internal sealed class OperationCatalog : IDisposable
             "Verify" => (() => km.VerifyAsync(new VerifyRequest { KeyId = SigningKey.KeyId, Message = new byte[] { 1 }, Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.RsassaPssSha256 }, ct), "InvalidKeyUsageException"),
             "GetPublicKey" => (() => km.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = id }, ct), "UnsupportedOperationException"),
             "DeriveSharedSecret" => (() => km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = SigningKey.KeyId, PublicKey = PeerPublicKey }, ct), "InvalidKeyUsageException"),
+            "Decapsulate" => (() => km.DecapsulateAsync(new DecapsulateRequest { KeyId = KemKey.KeyId, Ciphertext = new byte[1087] }, ct), "InvalidCiphertextException"),
+            "Encapsulate" => (() => km.EncapsulateAsync(new EncapsulateRequest { KeyId = SigningKey.KeyId }, ct), "InvalidKeyUsageException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
