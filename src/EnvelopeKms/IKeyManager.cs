@@ -83,6 +83,15 @@ public interface IKeyManager
     /// <summary>Returns the public key of an asymmetric key as a DER SubjectPublicKeyInfo (<c>GetPublicKey</c>).</summary>
     Task<GetPublicKeyResponse> GetPublicKeyAsync(GetPublicKeyRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>Derives the raw ECDH shared secret of a <c>KEY_AGREEMENT</c> key and a peer's public key (<c>DeriveSharedSecret</c>).</summary>
+    Task<DeriveSharedSecretResponse> DeriveSharedSecretAsync(DeriveSharedSecretRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Recovers the 32-byte shared secret of an ML-KEM ciphertext with an <c>ENCAPSULATE_DECAPSULATE</c> key (<c>Decapsulate</c>; implicit rejection).</summary>
+    Task<DecapsulateResponse> DecapsulateAsync(DecapsulateRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Encapsulates a fresh shared secret to an ML-KEM key's public key (<c>Encapsulate</c>); callers can do the same with the key from <c>GetPublicKey</c>.</summary>
+    Task<EncapsulateResponse> EncapsulateAsync(EncapsulateRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Returns cryptographically secure random bytes (<c>GenerateRandom</c>).</summary>
     Task<GenerateRandomResponse> GenerateRandomAsync(GenerateRandomRequest request, CancellationToken cancellationToken = default);
 

@@ -128,14 +128,9 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 throw new KmsValidationException("KeyUsage is not a known key usage.");
             }
 
-            if (KeySpecs.IsLaterUsage(request.KeySpec, request.KeyUsage))
+            if (!KeySpecs.AllowsUsage(request.KeySpec, request.KeyUsage))
             {
-                throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} for {request.KeySpec.ToKmsName()} keys is not supported yet; this version supports {request.KeySpec.ToKmsName()} keys with SIGN_VERIFY only.");
-            }
-
-            if (request.KeyUsage != KeySpecs.UsageOf(request.KeySpec))
-            {
-                throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} is not valid for {request.KeySpec.ToKmsName()} keys; use {KeySpecs.UsageOf(request.KeySpec).ToKmsName()}.");
+                throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} is not valid for {request.KeySpec.ToKmsName()} keys; use {KeySpecs.UsagesOf(request.KeySpec)}.");
             }
 
             if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore)
@@ -176,10 +171,10 @@ public sealed class KeyManager : IKeyManager, IDisposable
             {
                 var materialId = Identifiers.NewKeyMaterialId();
                 byte[] material;
-                if (KeySpecs.IsSigning(request.KeySpec))
+                if (KeySpecs.IsAsymmetric(request.KeySpec))
                 {
                     // The private key as PKCS#8, wrapped like symmetric material; the public key is derived from it.
-                    material = KeySpecs.GenerateSigningKey(request.KeySpec);
+                    material = KeySpecs.GenerateAsymmetricKey(request.KeySpec);
                 }
                 else
                 {
@@ -597,9 +592,20 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 throw new KmsValidationException($"Plaintext must be 1–{InputValidation.MaxPlaintextLength} bytes; it has {request.Plaintext.Length}. Encrypt larger data locally with a data key (GenerateDataKey).");
             }
 
-            InputValidation.ValidateAlgorithm(request.EncryptionAlgorithm, nameof(request.EncryptionAlgorithm));
+            if (!Enum.IsDefined(request.EncryptionAlgorithm))
+            {
+                throw new KmsValidationException($"{nameof(request.EncryptionAlgorithm)} is not a known encryption algorithm.");
+            }
+
             var context = EncryptionContextEncoding.Encode(request.EncryptionContext);
             var key = await UseKeyAsync(ctx, KmsOperation.Encrypt, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            if (KeySpecs.IsRsaEncryption(key.KeySpec, key.KeyUsage))
+            {
+                var ciphertext = await RsaEncryptAsync(ctx, key, request.EncryptionAlgorithm, request.EncryptionContext, request.Plaintext, cancellationToken).ConfigureAwait(false);
+                return new EncryptResponse { CiphertextBlob = ciphertext, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = request.EncryptionAlgorithm };
+            }
+
+            InputValidation.ValidateAlgorithm(request.EncryptionAlgorithm, nameof(request.EncryptionAlgorithm));
             var (blob, materialId) = await EncryptCoreAsync(ctx, key, request.Plaintext, context, cancellationToken).ConfigureAwait(false);
             return new EncryptResponse { CiphertextBlob = blob, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = materialId, EncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault };
         });
@@ -612,6 +618,11 @@ public sealed class KeyManager : IKeyManager, IDisposable
         return RunAsync(KmsOperation.Decrypt, request, async ctx =>
         {
             ctx.EncryptionContext = request.EncryptionContext;
+            if (request.EncryptionAlgorithm is EncryptionAlgorithm.RsaesOaepSha1 or EncryptionAlgorithm.RsaesOaepSha256)
+            {
+                return await RsaDecryptAsync(ctx, request, cancellationToken).ConfigureAwait(false);
+            }
+
             var (key, plaintext) = await DecryptCoreAsync(ctx, KmsOperation.Decrypt, request.CiphertextBlob, request.EncryptionContext, request.KeyId, nameof(request.KeyId), request.EncryptionAlgorithm, cancellationToken).ConfigureAwait(false);
             return new DecryptResponse { Plaintext = plaintext, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault };
         });
@@ -627,6 +638,10 @@ public sealed class KeyManager : IKeyManager, IDisposable
             InputValidation.ValidateAlgorithm(request.DestinationEncryptionAlgorithm, nameof(request.DestinationEncryptionAlgorithm));
             var destinationContext = EncryptionContextEncoding.Encode(request.DestinationEncryptionContext, nameof(request.DestinationEncryptionContext));
             var destinationId = _ids.Parse(request.DestinationKeyId, nameof(request.DestinationKeyId));
+            if (request.SourceEncryptionAlgorithm is EncryptionAlgorithm.RsaesOaepSha1 or EncryptionAlgorithm.RsaesOaepSha256)
+            {
+                throw new KmsInvalidKeyUsageException("ReEncrypt takes SYMMETRIC_DEFAULT ciphertexts only in this version; decrypt an RSA ciphertext with Decrypt.");
+            }
             var (source, plaintext) = await DecryptCoreAsync(ctx, KmsOperation.ReEncryptFrom, request.CiphertextBlob, request.SourceEncryptionContext, request.SourceKeyId, nameof(request.SourceKeyId), request.SourceEncryptionAlgorithm, cancellationToken).ConfigureAwait(false);
             try
             {
@@ -812,7 +827,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
         return RunAsync(KmsOperation.GetPublicKey, request, async ctx =>
         {
             var key = await UseKeyAsync(ctx, KmsOperation.GetPublicKey, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
-            if (key.KeyUsage != KeyUsage.SignVerify || !KeySpecs.IsSigning(key.KeySpec))
+            if (!KeySpecs.IsAsymmetric(key.KeySpec))
             {
                 throw new KmsUnsupportedOperationException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} key; only asymmetric keys have a public key.");
             }
@@ -824,10 +839,151 @@ public sealed class KeyManager : IKeyManager, IDisposable
                 PublicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey).ToArray(),
                 KeySpec = key.KeySpec,
                 KeyUsage = key.KeyUsage,
-                SigningAlgorithms = KeySpecs.SigningAlgorithmsOf(key.KeySpec),
+                SigningAlgorithms = key.KeyUsage == KeyUsage.SignVerify ? KeySpecs.SigningAlgorithmsOf(key.KeySpec) : [],
+                EncryptionAlgorithms = KeySpecs.IsRsaEncryption(key.KeySpec, key.KeyUsage) ? KeySpecs.EncryptionAlgorithmsOf(key.KeySpec, key.KeyUsage) : [],
+                KeyAgreementAlgorithms = KeySpecs.KeyAgreementAlgorithmsOf(key.KeySpec, key.KeyUsage),
             };
         });
     }
+
+    /// <inheritdoc />
+    public Task<DeriveSharedSecretResponse> DeriveSharedSecretAsync(DeriveSharedSecretRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.DeriveSharedSecret, request, async ctx =>
+        {
+            if (!Enum.IsDefined(request.KeyAgreementAlgorithm))
+            {
+                throw new KmsValidationException("KeyAgreementAlgorithm is not a known key agreement algorithm.");
+            }
+
+            if (request.PublicKey.Length is 0 or > InputValidation.MaxCiphertextLength)
+            {
+                throw new KmsValidationException($"PublicKey must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {request.PublicKey.Length}.");
+            }
+
+            var key = await UseKeyAsync(ctx, KmsOperation.DeriveSharedSecret, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            if (key.KeyUsage != KeyUsage.KeyAgreement || !KeySpecs.IsEcc(key.KeySpec))
+            {
+                throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; DeriveSharedSecret needs an ECC KEY_AGREEMENT key.");
+            }
+
+            var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+            var secret = Ecdh.DeriveSharedSecret(KeySpecs.EcdhCurveOf(key.KeySpec), privateKey, request.PublicKey.Span);
+            return new DeriveSharedSecretResponse { SharedSecret = secret, KeyId = _ids.KeyArn(key.KeyId), KeyAgreementAlgorithm = request.KeyAgreementAlgorithm };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<DecapsulateResponse> DecapsulateAsync(DecapsulateRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.Decapsulate, request, async ctx =>
+        {
+            if (request.Ciphertext.Length is 0 or > InputValidation.MaxCiphertextLength)
+            {
+                throw new KmsValidationException($"Ciphertext must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {request.Ciphertext.Length}.");
+            }
+
+            var key = await UseKeyAsync(ctx, KmsOperation.Decapsulate, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            RequireMlKem(key);
+            var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+            byte[] secret;
+            try
+            {
+                secret = MlKem.Decapsulate(KeySpecs.MlKemSetOf(key.KeySpec), privateKey, request.Ciphertext.Span);
+            }
+            catch (KmsInvalidCiphertextException)
+            {
+                throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
+            }
+
+            return new DecapsulateResponse { SharedSecret = secret, KeyId = _ids.KeyArn(key.KeyId) };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<EncapsulateResponse> EncapsulateAsync(EncapsulateRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return RunAsync(KmsOperation.Encapsulate, request, async ctx =>
+        {
+            var key = await UseKeyAsync(ctx, KmsOperation.Encapsulate, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+            RequireMlKem(key);
+            var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+            var publicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey);
+            var (secret, ciphertext) = MlKem.Encapsulate(KeySpecs.MlKemSetOf(key.KeySpec), publicKey);
+            return new EncapsulateResponse { SharedSecret = secret, Ciphertext = ciphertext, KeyId = _ids.KeyArn(key.KeyId) };
+        });
+    }
+
+    private void RequireMlKem(KeyRecord key)
+    {
+        if (key.KeyUsage != KeyUsage.EncapsulateDecapsulate || !KeySpecs.IsMlKem(key.KeySpec))
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; this operation needs an ML-KEM ENCAPSULATE_DECAPSULATE key.");
+        }
+    }
+
+    /// <summary>RSAES-OAEP <c>Encrypt</c> with an RSA <c>ENCRYPT_DECRYPT</c> key: no encryption context; the ciphertext is the raw OAEP output.</summary>
+    private async Task<byte[]> RsaEncryptAsync(OperationContext ctx, KeyRecord key, EncryptionAlgorithm algorithm, IReadOnlyDictionary<string, string>? encryptionContext, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken)
+    {
+        if (algorithm is not (EncryptionAlgorithm.RsaesOaepSha1 or EncryptionAlgorithm.RsaesOaepSha256))
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} key; it supports RSAES_OAEP_SHA_1 and RSAES_OAEP_SHA_256, not {algorithm.ToKmsName()}.");
+        }
+
+        if (encryptionContext is { Count: > 0 })
+        {
+            throw new KmsValidationException("EncryptionContext is not supported with asymmetric keys.");
+        }
+
+        var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+        var publicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey);
+        var limit = RsaOaep.MaxPlaintextLength(KeySizeOf(key.KeySpec), KeySpecs.ToPrimitive(algorithm));
+        if (plaintext.Length > limit)
+        {
+            throw new KmsValidationException($"Plaintext must be at most {limit} bytes for {key.KeySpec.ToKmsName()} with {algorithm.ToKmsName()}; it has {plaintext.Length}.");
+        }
+
+        return RsaOaep.Encrypt(publicKey, plaintext.Span, KeySpecs.ToPrimitive(algorithm));
+    }
+
+    /// <summary>RSAES-OAEP <c>Decrypt</c>: the key must be named, as AWS KMS requires for asymmetric ciphertexts.</summary>
+    private async Task<DecryptResponse> RsaDecryptAsync(OperationContext ctx, DecryptRequest request, CancellationToken cancellationToken)
+    {
+        if (request.CiphertextBlob.Length is 0 or > InputValidation.MaxCiphertextLength)
+        {
+            throw new KmsValidationException($"CiphertextBlob must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {request.CiphertextBlob.Length}.");
+        }
+
+        if (request.KeyId is null)
+        {
+            throw new KmsValidationException($"KeyId is required with {request.EncryptionAlgorithm.ToKmsName()}: asymmetric ciphertexts do not name their key.");
+        }
+
+        if (request.EncryptionContext is { Count: > 0 })
+        {
+            throw new KmsValidationException("EncryptionContext is not supported with asymmetric keys.");
+        }
+
+        var key = await UseKeyAsync(ctx, KmsOperation.Decrypt, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+        if (!KeySpecs.IsRsaEncryption(key.KeySpec, key.KeyUsage))
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} {key.KeyUsage.ToKmsName()} key; {request.EncryptionAlgorithm.ToKmsName()} needs an RSA ENCRYPT_DECRYPT key.");
+        }
+
+        var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+        var plaintext = RsaOaep.Decrypt(privateKey, request.CiphertextBlob.Span, KeySpecs.ToPrimitive(request.EncryptionAlgorithm));
+        return new DecryptResponse { Plaintext = plaintext, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = request.EncryptionAlgorithm };
+    }
+
+    private static int KeySizeOf(KeySpec spec) => spec switch
+    {
+        KeySpec.Rsa2048 => 2048,
+        KeySpec.Rsa3072 => 3072,
+        _ => 4096,
+    };
 
     private static void ValidateSigning(SigningAlgorithm algorithm, MessageType messageType)
     {
@@ -845,7 +1001,7 @@ public sealed class KeyManager : IKeyManager, IDisposable
     /// <summary>The private key (PKCS#8) of a signing key, after checking that the key signs with this algorithm.</summary>
     private async Task<byte[]> SigningMaterialAsync(OperationContext ctx, KeyRecord key, SigningAlgorithm algorithm, CancellationToken cancellationToken)
     {
-        if (key.KeyUsage != KeyUsage.SignVerify || !KeySpecs.IsSigning(key.KeySpec))
+        if (key.KeyUsage != KeyUsage.SignVerify || !KeySpecs.IsAsymmetric(key.KeySpec))
         {
             throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; signing needs an asymmetric SIGN_VERIFY key.");
         }
@@ -1159,6 +1315,12 @@ public sealed class KeyManager : IKeyManager, IDisposable
             throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; encryption needs ENCRYPT_DECRYPT.");
         }
 
+        if (key.KeySpec != KeySpec.SymmetricDefault)
+        {
+            // ReEncrypt's destination and GenerateDataKey take symmetric keys only, as in AWS KMS.
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} key; this operation needs a SYMMETRIC_DEFAULT key.");
+        }
+
         var materialId = key.CurrentKeyMaterialId
             ?? throw new KmsKeyUnavailableException($"{_ids.KeyArn(key.KeyId)} has no key material.");
         var material = await GetMaterialAsync(key, materialId, cancellationToken).ConfigureAwait(false)
@@ -1415,9 +1577,10 @@ public sealed class KeyManager : IKeyManager, IDisposable
         KeySpec = key.KeySpec,
         Origin = key.Origin,
         KeyManager = key.KeyManager,
-        EncryptionAlgorithms = key.KeyUsage == KeyUsage.EncryptDecrypt ? [EncryptionAlgorithm.SymmetricDefault] : [],
+        EncryptionAlgorithms = KeySpecs.EncryptionAlgorithmsOf(key.KeySpec, key.KeyUsage),
         MacAlgorithms = KeySpecs.IsHmac(key.KeySpec) ? [KeySpecs.MacAlgorithmOf(key.KeySpec)] : [],
         SigningAlgorithms = key.KeyUsage == KeyUsage.SignVerify ? KeySpecs.SigningAlgorithmsOf(key.KeySpec) : [],
+        KeyAgreementAlgorithms = KeySpecs.KeyAgreementAlgorithmsOf(key.KeySpec, key.KeyUsage),
         DeletionDate = key.DeletionDate,
         PendingDeletionWindowInDays = key.PendingDeletionWindowInDays,
         CurrentKeyMaterialId = key.CurrentKeyMaterialId,

@@ -95,6 +95,10 @@ internal static class MlKem
     /// <summary>The expanded FIPS 203 decapsulation key of a PKCS#8 private key (for known-answer tests; it never leaves otherwise).</summary>
     public static byte[] ExportDecapsulationKey(MlKemParameterSet set, ReadOnlySpan<byte> pkcs8) => ReadPrivateKey(set, pkcs8).GetEncoded();
 
+    /// <summary>The SPKI of the encapsulation key of a PKCS#8 private key of <paramref name="set"/>.</summary>
+    public static byte[] PublicKeyOf(MlKemParameterSet set, ReadOnlySpan<byte> pkcs8)
+        => SubjectPublicKeyInfoFactory.CreateSubjectPublicKeyInfo(ReadPrivateKey(set, pkcs8).GetPublicKey()).GetDerEncoded();
+
     /// <summary>Encapsulates to a public key: a fresh 32-byte shared secret and its ciphertext.</summary>
     public static (byte[] SharedSecret, byte[] Ciphertext) Encapsulate(MlKemParameterSet set, ReadOnlySpan<byte> spki)
         => Encapsulate(set, ReadPublicKey(set, spki), new SecureRandom());

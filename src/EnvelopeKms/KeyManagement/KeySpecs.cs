@@ -5,21 +5,67 @@ namespace EnvelopeKms.KeyManagement;
 /// <summary>What each supported key spec is: its usage, its material and its algorithms.</summary>
 internal static class KeySpecs
 {
-    /// <summary>The only key usage a spec allows in this version.</summary>
+    /// <summary>The usage a spec's keys get when the request names none that fits: the spec's first usage.</summary>
     public static KeyUsage UsageOf(KeySpec spec)
         => IsHmac(spec) ? KeyUsage.GenerateVerifyMac
-        : IsSigning(spec) ? KeyUsage.SignVerify
+        : IsMlKem(spec) ? KeyUsage.EncapsulateDecapsulate
+        : IsAsymmetric(spec) ? KeyUsage.SignVerify
         : KeyUsage.EncryptDecrypt;
 
-    /// <summary>
-    /// The usages AWS KMS allows for a spec that this version does not offer yet (RSA encryption, ECC key
-    /// agreement), so that a request for one is told what is supported now.
-    /// </summary>
-    public static bool IsLaterUsage(KeySpec spec, KeyUsage usage) => usage switch
+    /// <summary>Whether a spec takes a usage (as AWS KMS allows them; ML-KEM is not offered yet).</summary>
+    public static bool AllowsUsage(KeySpec spec, KeyUsage usage) => usage switch
     {
-        KeyUsage.EncryptDecrypt => spec is KeySpec.Rsa2048 or KeySpec.Rsa3072 or KeySpec.Rsa4096,
-        KeyUsage.KeyAgreement => spec is KeySpec.EccNistP256 or KeySpec.EccNistP384 or KeySpec.EccNistP521 or KeySpec.EccSecgP256k1,
+        KeyUsage.EncryptDecrypt => spec is KeySpec.SymmetricDefault || IsRsa(spec),
+        KeyUsage.SignVerify => IsAsymmetric(spec) && !IsMlKem(spec),
+        KeyUsage.EncapsulateDecapsulate => IsMlKem(spec),
+        KeyUsage.GenerateVerifyMac => IsHmac(spec),
+        KeyUsage.KeyAgreement => IsEcc(spec),
         _ => false,
+    };
+
+    /// <summary>The usages a spec takes, for error messages.</summary>
+    public static string UsagesOf(KeySpec spec)
+        => string.Join(" or ", Enum.GetValues<KeyUsage>().Where(u => AllowsUsage(spec, u)).Select(u => u.ToKmsName()));
+
+    public static bool IsMlKem(KeySpec spec) => spec is KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024;
+
+    public static MlKemParameterSet MlKemSetOf(KeySpec spec) => spec switch
+    {
+        KeySpec.MlKem512 => MlKemParameterSet.MlKem512,
+        KeySpec.MlKem768 => MlKemParameterSet.MlKem768,
+        KeySpec.MlKem1024 => MlKemParameterSet.MlKem1024,
+        _ => throw new ArgumentOutOfRangeException(nameof(spec), spec, "Not an ML-KEM key spec."),
+    };
+
+    public static bool IsRsa(KeySpec spec) => spec is KeySpec.Rsa2048 or KeySpec.Rsa3072 or KeySpec.Rsa4096;
+
+    /// <summary>The Weierstrass-curve specs (ECDSA signing or ECDH key agreement).</summary>
+    public static bool IsEcc(KeySpec spec) => spec is KeySpec.EccNistP256 or KeySpec.EccNistP384 or KeySpec.EccNistP521 or KeySpec.EccSecgP256k1;
+
+    /// <summary>An RSA key for RSAES-OAEP encryption.</summary>
+    public static bool IsRsaEncryption(KeySpec spec, KeyUsage usage) => usage == KeyUsage.EncryptDecrypt && IsRsa(spec);
+
+    /// <summary>The encryption algorithms of a key, as AWS KMS lists them.</summary>
+    public static IReadOnlyList<EncryptionAlgorithm> EncryptionAlgorithmsOf(KeySpec spec, KeyUsage usage)
+        => usage != KeyUsage.EncryptDecrypt ? []
+        : IsRsa(spec) ? [EncryptionAlgorithm.RsaesOaepSha1, EncryptionAlgorithm.RsaesOaepSha256]
+        : [EncryptionAlgorithm.SymmetricDefault];
+
+    /// <summary>The key agreement algorithms of a key.</summary>
+    public static IReadOnlyList<KeyAgreementAlgorithm> KeyAgreementAlgorithmsOf(KeySpec spec, KeyUsage usage)
+        => usage == KeyUsage.KeyAgreement && IsEcc(spec) ? [KeyAgreementAlgorithm.Ecdh] : [];
+
+    public static RsaOaepAlgorithm ToPrimitive(EncryptionAlgorithm algorithm)
+        => algorithm == EncryptionAlgorithm.RsaesOaepSha1 ? RsaOaepAlgorithm.Sha1 : RsaOaepAlgorithm.Sha256;
+
+    /// <summary>The ECDH curve of an ECC spec.</summary>
+    public static EcdhCurve EcdhCurveOf(KeySpec spec) => spec switch
+    {
+        KeySpec.EccNistP256 => EcdhCurve.P256,
+        KeySpec.EccNistP384 => EcdhCurve.P384,
+        KeySpec.EccNistP521 => EcdhCurve.P521,
+        KeySpec.EccSecgP256k1 => EcdhCurve.Secp256k1,
+        _ => throw new ArgumentOutOfRangeException(nameof(spec), spec, "Not an ECC key spec."),
     };
 
     /// <summary>The length of symmetric (AES or HMAC) key material in bytes.</summary>
@@ -52,12 +98,17 @@ internal static class KeySpecs
         KeySpec.MlDsa44 => (50, 2700),
         KeySpec.MlDsa65 => (50, 4200),
         KeySpec.MlDsa87 => (50, 5000),
+        // PKCS#8 of the 64-byte seed (as generated here), up to the expanded decapsulation key with the seed.
+        KeySpec.MlKem512 => (80, 1800),
+        KeySpec.MlKem768 => (80, 2600),
+        KeySpec.MlKem1024 => (80, 3400),
         _ => (MaterialLength(spec), MaterialLength(spec)),
     };
 
     public static bool IsHmac(KeySpec spec) => spec is KeySpec.Hmac224 or KeySpec.Hmac256 or KeySpec.Hmac384 or KeySpec.Hmac512;
 
-    public static bool IsSigning(KeySpec spec) => spec is >= KeySpec.Rsa2048 and <= KeySpec.MlDsa87;
+    /// <summary>The asymmetric specs: the private key is stored as PKCS#8, the public key derived from it.</summary>
+    public static bool IsAsymmetric(KeySpec spec) => spec is >= KeySpec.Rsa2048 and <= KeySpec.MlKem1024;
 
     /// <summary>The one MAC algorithm of an HMAC spec.</summary>
     public static MacAlgorithm MacAlgorithmOf(KeySpec spec) => spec switch
@@ -95,8 +146,8 @@ internal static class KeySpecs
         _ => [],
     };
 
-    /// <summary>Generates the key pair of a signing spec; returns the private key as PKCS#8 DER (the caller zeroes it).</summary>
-    public static byte[] GenerateSigningKey(KeySpec spec)
+    /// <summary>Generates the key pair of an asymmetric spec; returns the private key as PKCS#8 DER (the caller zeroes it). The same PKCS#8 serves every usage of the spec.</summary>
+    public static byte[] GenerateAsymmetricKey(KeySpec spec)
     {
         var (pkcs8, _) = spec switch
         {
@@ -105,6 +156,7 @@ internal static class KeySpecs
             KeySpec.Rsa4096 => RsaSignatures.GenerateKeyPair(4096),
             KeySpec.EccNistEdwards25519 => Ed25519Signatures.GenerateKeyPair(),
             KeySpec.MlDsa44 or KeySpec.MlDsa65 or KeySpec.MlDsa87 => MlDsaSignatures.GenerateKeyPair(ParameterSet(spec)),
+            KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024 => MlKem.GenerateKeyPair(MlKemSetOf(spec)),
             _ => GenerateEcdsa(spec),
         };
         return pkcs8;
@@ -121,7 +173,7 @@ internal static class KeySpecs
         return EcdsaSignatures.GenerateKeyPair(curve);
     }
 
-    /// <summary>The public key (SPKI DER) of a signing key's PKCS#8 private key.</summary>
+    /// <summary>The public key (SPKI DER) of an asymmetric key's PKCS#8 private key.</summary>
     public static byte[] PublicKeyOf(KeySpec spec, byte[] pkcs8)
     {
         switch (spec)
@@ -140,6 +192,8 @@ internal static class KeySpecs
 
             case KeySpec.EccNistEdwards25519:
                 return Ed25519Signatures.PublicKeyOf(pkcs8);
+            case KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024:
+                return MlKem.PublicKeyOf(MlKemSetOf(spec), pkcs8);
             default:
                 return MlDsaSignatures.PublicKeyOf(pkcs8, ParameterSet(spec));
         }

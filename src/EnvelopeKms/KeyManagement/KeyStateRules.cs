@@ -58,6 +58,9 @@ public static class KeyStateRules
         [KmsOperation.Sign] =                          [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.Verify] =                        [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.GetPublicKey] =                  [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.DeriveSharedSecret] =            [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.Decapsulate] =                   [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.Encapsulate] =                   [A,      D,       X,      X,      X,      X,       X,       X],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>

@@ -32,9 +32,11 @@ public enum KeyUsage
     GenerateVerifyMac,
     /// <summary><c>KEY_AGREEMENT</c>.</summary>
     KeyAgreement,
+    /// <summary><c>ENCAPSULATE_DECAPSULATE</c>: ML-KEM keys (encapsulation with the public key, decapsulation in the key manager).</summary>
+    EncapsulateDecapsulate,
 }
 
-/// <summary>The type of key material (<c>KeySpec</c>). This version supports <see cref="SymmetricDefault"/>, the HMAC specs and the asymmetric specs for <see cref="KeyUsage.SignVerify"/>.</summary>
+/// <summary>The type of key material (<c>KeySpec</c>). This version supports <see cref="SymmetricDefault"/>, the HMAC specs, and the asymmetric specs for <see cref="KeyUsage.SignVerify"/>, RSA for <see cref="KeyUsage.EncryptDecrypt"/>, the ECC curves for <see cref="KeyUsage.KeyAgreement"/> and ML-KEM for <see cref="KeyUsage.EncapsulateDecapsulate"/>.</summary>
 public enum KeySpec
 {
     /// <summary><c>SYMMETRIC_DEFAULT</c>: a 256-bit AES-GCM key.</summary>
@@ -69,6 +71,12 @@ public enum KeySpec
     MlDsa65,
     /// <summary><c>ML_DSA_87</c>: an ML-DSA-87 key pair.</summary>
     MlDsa87,
+    /// <summary><c>ML_KEM_512</c>: an ML-KEM-512 key pair (FIPS 203; <see cref="KeyUsage.EncapsulateDecapsulate"/>).</summary>
+    MlKem512,
+    /// <summary><c>ML_KEM_768</c>: an ML-KEM-768 key pair.</summary>
+    MlKem768,
+    /// <summary><c>ML_KEM_1024</c>: an ML-KEM-1024 key pair.</summary>
+    MlKem1024,
 }
 
 /// <summary>Signing algorithms of asymmetric <see cref="KeyUsage.SignVerify"/> keys (<c>SigningAlgorithmSpec</c>).</summary>
@@ -155,6 +163,13 @@ public enum EncryptionAlgorithm
     RsaesOaepSha1,
     /// <summary><c>RSAES_OAEP_SHA_256</c> (RSA keys only).</summary>
     RsaesOaepSha256,
+}
+
+/// <summary>Key agreement algorithms of asymmetric <see cref="KeyUsage.KeyAgreement"/> keys (<c>KeyAgreementAlgorithmSpec</c>).</summary>
+public enum KeyAgreementAlgorithm
+{
+    /// <summary><c>ECDH</c>: elliptic-curve Diffie-Hellman; the shared secret is the raw x-coordinate.</summary>
+    Ecdh = 1,
 }
 
 /// <summary>The length of a generated data key (<c>DataKeySpec</c>).</summary>

@@ -31,6 +31,8 @@ public sealed class KeyMetadata
     public IReadOnlyList<MacAlgorithm> MacAlgorithms { get; init; } = [];
     /// <summary>The signing algorithms the key supports (<see cref="KeyUsage.SignVerify"/> keys only; empty otherwise).</summary>
     public IReadOnlyList<SigningAlgorithm> SigningAlgorithms { get; init; } = [];
+    /// <summary>The key agreement algorithms the key supports (<see cref="KeyUsage.KeyAgreement"/> keys only; empty otherwise).</summary>
+    public IReadOnlyList<KeyAgreementAlgorithm> KeyAgreementAlgorithms { get; init; } = [];
     /// <summary>When the key will be purged, for a key in <see cref="KeyState.PendingDeletion"/>.</summary>
     public DateTimeOffset? DeletionDate { get; init; }
     /// <summary>The waiting period chosen when the deletion was scheduled.</summary>

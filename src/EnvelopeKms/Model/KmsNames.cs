@@ -27,6 +27,7 @@ public static class KmsNames
         KeyUsage.SignVerify => "SIGN_VERIFY",
         KeyUsage.GenerateVerifyMac => "GENERATE_VERIFY_MAC",
         KeyUsage.KeyAgreement => "KEY_AGREEMENT",
+        KeyUsage.EncapsulateDecapsulate => "ENCAPSULATE_DECAPSULATE",
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 
@@ -49,6 +50,9 @@ public static class KmsNames
         KeySpec.MlDsa44 => "ML_DSA_44",
         KeySpec.MlDsa65 => "ML_DSA_65",
         KeySpec.MlDsa87 => "ML_DSA_87",
+        KeySpec.MlKem512 => "ML_KEM_512",
+        KeySpec.MlKem768 => "ML_KEM_768",
+        KeySpec.MlKem1024 => "ML_KEM_1024",
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 
@@ -113,6 +117,13 @@ public static class KmsNames
         EncryptionAlgorithm.SymmetricDefault => "SYMMETRIC_DEFAULT",
         EncryptionAlgorithm.RsaesOaepSha1 => "RSAES_OAEP_SHA_1",
         EncryptionAlgorithm.RsaesOaepSha256 => "RSAES_OAEP_SHA_256",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a key agreement algorithm.</summary>
+    public static string ToKmsName(this KeyAgreementAlgorithm value) => value switch
+    {
+        KeyAgreementAlgorithm.Ecdh => "ECDH",
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 

@@ -59,6 +59,12 @@ public enum KmsOperation
     Verify,
     /// <summary><c>GetPublicKey</c>.</summary>
     GetPublicKey,
+    /// <summary><c>DeriveSharedSecret</c>.</summary>
+    DeriveSharedSecret,
+    /// <summary><c>Decapsulate</c> (ML-KEM).</summary>
+    Decapsulate,
+    /// <summary><c>Encapsulate</c> (ML-KEM, with the key's public key).</summary>
+    Encapsulate,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

@@ -238,3 +238,22 @@ public sealed class VerifyRequest : KeyRequest
 
 /// <summary>Input of <c>GetPublicKey</c>.</summary>
 public sealed class GetPublicKeyRequest : KeyRequest;
+
+/// <summary>Input of <c>Decapsulate</c>.</summary>
+public sealed class DecapsulateRequest : KeyRequest
+{
+    /// <summary>The ML-KEM ciphertext; it must have the parameter set's length (768, 1088 or 1568 bytes).</summary>
+    public required ReadOnlyMemory<byte> Ciphertext { get; init; }
+}
+
+/// <summary>Input of <c>Encapsulate</c>.</summary>
+public sealed class EncapsulateRequest : KeyRequest;
+
+/// <summary>Input of <c>DeriveSharedSecret</c>.</summary>
+public sealed class DeriveSharedSecretRequest : KeyRequest
+{
+    /// <summary>The key agreement algorithm; <see cref="KeyAgreementAlgorithm.Ecdh"/>, the only one.</summary>
+    public KeyAgreementAlgorithm KeyAgreementAlgorithm { get; init; } = KeyAgreementAlgorithm.Ecdh;
+    /// <summary>The peer's public key: a DER SubjectPublicKeyInfo of a named-curve key on the KMS key's own curve.</summary>
+    public required ReadOnlyMemory<byte> PublicKey { get; init; }
+}

@@ -205,6 +205,44 @@ public sealed class GetPublicKeyResponse
     public required KeySpec KeySpec { get; init; }
     /// <summary>The key's usage.</summary>
     public required KeyUsage KeyUsage { get; init; }
-    /// <summary>The signing algorithms the key supports.</summary>
+    /// <summary>The signing algorithms the key supports (empty unless it is a <see cref="KeyUsage.SignVerify"/> key).</summary>
     public required IReadOnlyList<SigningAlgorithm> SigningAlgorithms { get; init; }
+    /// <summary>The encryption algorithms the key supports (RSA <see cref="KeyUsage.EncryptDecrypt"/> keys only; empty otherwise).</summary>
+    public IReadOnlyList<EncryptionAlgorithm> EncryptionAlgorithms { get; init; } = [];
+    /// <summary>The key agreement algorithms the key supports (<see cref="KeyUsage.KeyAgreement"/> keys only; empty otherwise).</summary>
+    public IReadOnlyList<KeyAgreementAlgorithm> KeyAgreementAlgorithms { get; init; } = [];
+}
+
+/// <summary>Output of <c>Decapsulate</c>. Dispose it to zero <see cref="SharedSecret"/>.</summary>
+public sealed class DecapsulateResponse : SecretResponse
+{
+    /// <summary>The 32-byte shared secret. A changed ciphertext of the right length gives an unrelated secret (implicit rejection), not an error.</summary>
+    public required byte[] SharedSecret { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+    private protected override byte[]? Secret => SharedSecret;
+}
+
+/// <summary>Output of <c>Encapsulate</c>. Dispose it to zero <see cref="SharedSecret"/>.</summary>
+public sealed class EncapsulateResponse : SecretResponse
+{
+    /// <summary>The fresh 32-byte shared secret.</summary>
+    public required byte[] SharedSecret { get; init; }
+    /// <summary>The ciphertext to send to the holder of the key, who recovers the secret with <c>Decapsulate</c>.</summary>
+    public required byte[] Ciphertext { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+    private protected override byte[]? Secret => SharedSecret;
+}
+
+/// <summary>Output of <c>DeriveSharedSecret</c>. Dispose it to zero <see cref="SharedSecret"/>.</summary>
+public sealed class DeriveSharedSecretResponse : SecretResponse
+{
+    /// <summary>The raw shared secret (the x-coordinate of the agreed point): derive keys from it with a KDF, then zero it.</summary>
+    public required byte[] SharedSecret { get; init; }
+    /// <summary>The ARN of the key used.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The key agreement algorithm used.</summary>
+    public required KeyAgreementAlgorithm KeyAgreementAlgorithm { get; init; }
+    private protected override byte[]? Secret => SharedSecret;
 }

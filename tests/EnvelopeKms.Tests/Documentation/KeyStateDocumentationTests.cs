@@ -102,12 +102,16 @@ public sealed class KeyStateDocumentationTests
         var kms = test.Manager;
         var mac = parameter.StartsWith("GenerateMac.", StringComparison.Ordinal) || parameter.StartsWith("VerifyMac.", StringComparison.Ordinal);
         var signing = parameter.StartsWith("Sign.", StringComparison.Ordinal) || parameter.StartsWith("Verify.", StringComparison.Ordinal) || parameter.StartsWith("GetPublicKey.", StringComparison.Ordinal);
+        var agreement = parameter.StartsWith("DeriveSharedSecret.", StringComparison.Ordinal);
+        var kem = parameter.StartsWith("Decapsulate.", StringComparison.Ordinal) || parameter.StartsWith("Encapsulate.", StringComparison.Ordinal);
         var key = (await kms.CreateKeyAsync(
-            mac ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }
+            kem ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.MlKem512, KeyUsage = KeyUsage.EncapsulateDecapsulate }
+            : agreement ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.KeyAgreement }
+            : mac ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }
             : signing ? new CreateKeyRequest { Description = "probe", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.SignVerify }
             : new CreateKeyRequest { Description = "probe" })).KeyMetadata;
         await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/docs", TargetKeyId = key.KeyId });
-        var ciphertext = mac || signing ? [] : (await kms.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = "probe"u8.ToArray() })).CiphertextBlob;
+        var ciphertext = mac || signing || agreement || kem ? [] : (await kms.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = "probe"u8.ToArray() })).CiphertextBlob;
         var reference = form switch
         {
             "key id" => key.KeyId,
@@ -161,6 +165,9 @@ public sealed class KeyStateDocumentationTests
         ["Sign.KeyId"] = (f, r) => f.Kms.SignAsync(new SignRequest { KeyId = r, Message = "x"u8.ToArray(), SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }),
         ["Verify.KeyId"] = (f, r) => f.Kms.VerifyAsync(new VerifyRequest { KeyId = r, Message = "x"u8.ToArray(), Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }),
         ["GetPublicKey.KeyId"] = (f, r) => f.Kms.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = r }),
+        ["Decapsulate.KeyId"] = (f, r) => f.Kms.DecapsulateAsync(new DecapsulateRequest { KeyId = r, Ciphertext = new byte[768] }),
+        ["Encapsulate.KeyId"] = (f, r) => f.Kms.EncapsulateAsync(new EncapsulateRequest { KeyId = r }),
+        ["DeriveSharedSecret.KeyId"] = (f, r) => f.Kms.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = r, PublicKey = KeyManagement.OperationCatalog.PeerPublicKey }),
     };
 
     // ------------------------------------------------------------------ Markdown

@@ -225,6 +225,16 @@ public sealed class AuthorizationAndAuditTests
             Assert.Equal(catalog.MacKey.CurrentKeyMaterialId, audit.KeyMaterialId);
             Assert.Null(audit.EncryptionContext);
         }
+        else if (OperationCatalog.KemOperations.Contains(operation))
+        {
+            Assert.Equal(catalog.KemKey.CurrentKeyMaterialId, audit.KeyMaterialId);
+            Assert.Null(audit.EncryptionContext);
+        }
+        else if (operation == "DeriveSharedSecret")
+        {
+            Assert.Equal(catalog.AgreementKey.CurrentKeyMaterialId, audit.KeyMaterialId);
+            Assert.Null(audit.EncryptionContext);
+        }
         else if (OperationCatalog.SigningOperations.Contains(operation))
         {
             Assert.Equal(catalog.SigningKey.CurrentKeyMaterialId, audit.KeyMaterialId);

@@ -210,14 +210,16 @@ public sealed class DataPlaneTests
     [Theory]
     [InlineData(EncryptionAlgorithm.RsaesOaepSha1)]
     [InlineData(EncryptionAlgorithm.RsaesOaepSha256)]
-    public async Task Decrypt_with_an_algorithm_other_than_symmetric_default_is_an_invalid_ciphertext_error(EncryptionAlgorithm algorithm)
+    public async Task Decrypt_with_an_rsa_algorithm_needs_a_key_id_and_an_rsa_key(EncryptionAlgorithm algorithm)
     {
         using var kms = new TestKeyManager();
         var km = kms.Api();
         var key = await km.NewKeyAsync();
         var blob = await km.EncryptBlobAsync(key.KeyId, [5]);
 
-        await Assert.ThrowsAsync<KmsInvalidCiphertextException>(() => km.DecryptAsync(new DecryptRequest { CiphertextBlob = blob, EncryptionAlgorithm = algorithm }, Kms.Ct));
+        var noKey = await Assert.ThrowsAsync<KmsValidationException>(() => km.DecryptAsync(new DecryptRequest { CiphertextBlob = blob, EncryptionAlgorithm = algorithm }, Kms.Ct));
+        Assert.Contains("KeyId is required", noKey.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<KmsInvalidKeyUsageException>(() => km.DecryptAsync(new DecryptRequest { CiphertextBlob = blob, KeyId = key.KeyId, EncryptionAlgorithm = algorithm }, Kms.Ct));
     }
 
     [Fact]

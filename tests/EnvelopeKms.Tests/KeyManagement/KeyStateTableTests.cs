@@ -29,7 +29,7 @@ public sealed class KeyStateTableTests
     {
         using var kms = new TestKeyManager();
         var km = kms.Api();
-        var scene = await SceneAsync(kms, state, hmac: operation is KmsOperation.GenerateMac or KmsOperation.VerifyMac, signing: operation is KmsOperation.Sign or KmsOperation.Verify or KmsOperation.GetPublicKey);
+        var scene = await SceneAsync(kms, state, hmac: operation is KmsOperation.GenerateMac or KmsOperation.VerifyMac, signing: operation is KmsOperation.Sign or KmsOperation.Verify or KmsOperation.GetPublicKey, agreement: operation is KmsOperation.DeriveSharedSecret, kem: operation is KmsOperation.Decapsulate or KmsOperation.Encapsulate);
         var before = await kms.Store.GetKeyAsync(scene.Subject.KeyId, Kms.Ct);
         var eventsBefore = kms.Audit.Events.Count;
 
@@ -103,7 +103,7 @@ public sealed class KeyStateTableTests
     /// <summary>The key under test in the requested state, a ciphertext naming it, and an enabled helper key.</summary>
     private sealed record Scene(KeyMetadata Subject, byte[] SubjectBlob, KeyMetadata Helper, byte[] HelperBlob);
 
-    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state, bool hmac = false, bool signing = false)
+    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state, bool hmac = false, bool signing = false, bool agreement = false, bool kem = false)
     {
         var km = kms.Api();
         var helper = await km.NewKeyAsync("helper");
@@ -117,6 +117,20 @@ public sealed class KeyStateTableTests
             // An HMAC subject (the MAC operations need one); it has no ciphertexts, so it gets a helper ciphertext whose header names it.
             var origin = state == KeyState.PendingImport ? KeyOrigin.External : KeyOrigin.AwsKms;
             subject = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "subject", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac, Origin = origin }, Kms.Ct)).KeyMetadata;
+            subjectBlob = Kms.WithHeaderKeyId(helperBlob, subject.KeyId);
+        }
+        else if (kem)
+        {
+            // An ML_KEM_768 subject for Decapsulate and Encapsulate, with a helper ciphertext whose header names it.
+            var origin = state == KeyState.PendingImport ? KeyOrigin.External : KeyOrigin.AwsKms;
+            subject = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "subject", KeySpec = KeySpec.MlKem768, KeyUsage = KeyUsage.EncapsulateDecapsulate, Origin = origin }, Kms.Ct)).KeyMetadata;
+            subjectBlob = Kms.WithHeaderKeyId(helperBlob, subject.KeyId);
+        }
+        else if (agreement)
+        {
+            // An ECC_NIST_P256 KEY_AGREEMENT subject for DeriveSharedSecret, with a helper ciphertext whose header names it.
+            var origin = state == KeyState.PendingImport ? KeyOrigin.External : KeyOrigin.AwsKms;
+            subject = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "subject", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.KeyAgreement, Origin = origin }, Kms.Ct)).KeyMetadata;
             subjectBlob = Kms.WithHeaderKeyId(helperBlob, subject.KeyId);
         }
         else if (signing)
@@ -189,6 +203,9 @@ public sealed class KeyStateTableTests
             KmsOperation.Sign => () => km.SignAsync(new SignRequest { KeyId = id, Message = new byte[] { 1, 2, 3 }, SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, Kms.Ct),
             KmsOperation.Verify => () => km.VerifyAsync(new VerifyRequest { KeyId = id, Message = new byte[] { 1, 2, 3 }, Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, Kms.Ct),
             KmsOperation.GetPublicKey => () => km.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.DeriveSharedSecret => () => km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = id, PublicKey = OperationCatalog.PeerPublicKey }, Kms.Ct),
+            KmsOperation.Decapsulate => () => km.DecapsulateAsync(new DecapsulateRequest { KeyId = id, Ciphertext = new byte[1088] }, Kms.Ct),
+            KmsOperation.Encapsulate => () => km.EncapsulateAsync(new EncapsulateRequest { KeyId = id }, Kms.Ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "No invocation for this operation; add one."),
         };
     }

@@ -42,6 +42,9 @@ internal sealed class OperationCatalog : IDisposable
         ["Sign"] = KmsOperation.Sign,
         ["Verify"] = KmsOperation.Verify,
         ["GetPublicKey"] = KmsOperation.GetPublicKey,
+        ["DeriveSharedSecret"] = KmsOperation.DeriveSharedSecret,
+        ["Decapsulate"] = KmsOperation.Decapsulate,
+        ["Encapsulate"] = KmsOperation.Encapsulate,
     };
 
     /// <summary>Operations that use key material and so record a key-material id.</summary>
@@ -81,10 +84,30 @@ internal sealed class OperationCatalog : IDisposable
     /// <summary>Operations that run on <see cref="SigningKey"/>.</summary>
     public static readonly IReadOnlySet<string> SigningOperations = new HashSet<string> { "Sign", "Verify", "GetPublicKey" };
 
+    /// <summary>The ECC_NIST_P256 KEY_AGREEMENT key DeriveSharedSecret runs on.</summary>
+    public KeyMetadata AgreementKey { get; private init; } = null!;
+
+    /// <summary>The ML_KEM_768 key Decapsulate and Encapsulate run on.</summary>
+    public KeyMetadata KemKey { get; private init; } = null!;
+
+    /// <summary>Operations that run on <see cref="KemKey"/>.</summary>
+    public static readonly IReadOnlySet<string> KemOperations = new HashSet<string> { "Decapsulate", "Encapsulate" };
+
+    /// <summary>A P-256 peer public key (SPKI) for DeriveSharedSecret.</summary>
+    public static readonly byte[] PeerPublicKey = CreatePeerPublicKey();
+
+    private static byte[] CreatePeerPublicKey()
+    {
+        using var peer = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        return peer.ExportSubjectPublicKeyInfo();
+    }
+
     /// <summary>The key an operation of the catalog names: the HMAC key for the MAC operations, the signing key for the signing ones, the main key otherwise.</summary>
     public KeyMetadata KeyFor(string operation)
         => operation is "GenerateMac" or "VerifyMac" ? MacKey
         : SigningOperations.Contains(operation) ? SigningKey
+        : operation == "DeriveSharedSecret" ? AgreementKey
+        : KemOperations.Contains(operation) ? KemKey
         : Key;
 
     public byte[] Blob { get; }
@@ -103,7 +126,9 @@ internal sealed class OperationCatalog : IDisposable
         var blob = await km.EncryptBlobAsync(key.KeyId, KeyManagement.Kms.Utf8("catalog secret"), Context);
         var macKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "mac", KeySpec = KeySpec.Hmac256, KeyUsage = KeyUsage.GenerateVerifyMac }, KeyManagement.Kms.Ct)).KeyMetadata;
         var signingKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "signing", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.SignVerify }, KeyManagement.Kms.Ct)).KeyMetadata;
-        return new OperationCatalog(kms, key, other, blob, macKey, signingKey);
+        var agreementKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "agreement", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.KeyAgreement }, KeyManagement.Kms.Ct)).KeyMetadata;
+        var kemKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "kem", KeySpec = KeySpec.MlKem768, KeyUsage = KeyUsage.EncapsulateDecapsulate }, KeyManagement.Kms.Ct)).KeyMetadata;
+        return new OperationCatalog(kms, key, other, blob, macKey, signingKey) { AgreementKey = agreementKey, KemKey = kemKey };
     }
 
     /// <summary>Runs a successful call of <paramref name="operation"/> on the main key (ScheduleKeyDeletion before CancelKeyDeletion is the caller's business).</summary>
@@ -140,6 +165,9 @@ internal sealed class OperationCatalog : IDisposable
             "Sign" => km.SignAsync(new SignRequest { Caller = caller, KeyId = SigningKey.KeyId, Message = new byte[] { 1, 2, 3 }, SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, ct),
             "Verify" => km.VerifyAsync(new VerifyRequest { Caller = caller, KeyId = SigningKey.KeyId, Message = new byte[] { 1, 2, 3 }, Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, ct),
             "GetPublicKey" => km.GetPublicKeyAsync(new GetPublicKeyRequest { Caller = caller, KeyId = SigningKey.KeyId }, ct),
+            "DeriveSharedSecret" => DisposeAsync(km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { Caller = caller, KeyId = AgreementKey.KeyId, PublicKey = PeerPublicKey }, ct)),
+            "Decapsulate" => DisposeAsync(km.DecapsulateAsync(new DecapsulateRequest { Caller = caller, KeyId = KemKey.KeyId, Ciphertext = new byte[1088] }, ct)),
+            "Encapsulate" => DisposeAsync(km.EncapsulateAsync(new EncapsulateRequest { Caller = caller, KeyId = KemKey.KeyId }, ct)),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -179,6 +207,9 @@ internal sealed class OperationCatalog : IDisposable
             "Sign" => (() => km.SignAsync(new SignRequest { KeyId = SigningKey.KeyId, Message = new byte[] { 1 }, MessageType = MessageType.Digest, SigningAlgorithm = SigningAlgorithm.EcdsaSha256 }, ct), "ValidationException"),
             "Verify" => (() => km.VerifyAsync(new VerifyRequest { KeyId = SigningKey.KeyId, Message = new byte[] { 1 }, Signature = new byte[70], SigningAlgorithm = SigningAlgorithm.RsassaPssSha256 }, ct), "InvalidKeyUsageException"),
             "GetPublicKey" => (() => km.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = id }, ct), "UnsupportedOperationException"),
+            "DeriveSharedSecret" => (() => km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = SigningKey.KeyId, PublicKey = PeerPublicKey }, ct), "InvalidKeyUsageException"),
+            "Decapsulate" => (() => km.DecapsulateAsync(new DecapsulateRequest { KeyId = KemKey.KeyId, Ciphertext = new byte[1087] }, ct), "InvalidCiphertextException"),
+            "Encapsulate" => (() => km.EncapsulateAsync(new EncapsulateRequest { KeyId = SigningKey.KeyId }, ct), "InvalidKeyUsageException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
