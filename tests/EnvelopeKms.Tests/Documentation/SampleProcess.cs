@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using EnvelopeKms.Tests.Infrastructure;
 
 namespace EnvelopeKms.Tests.Documentation;
 
@@ -17,34 +17,7 @@ internal static class SampleProcess
         var assembly = RepositoryFiles.PathOf($"samples/{name}/bin/{configuration}/{targetFramework}/{name}.dll");
         Assert.True(File.Exists(assembly), $"The sample {name} is not built at {assembly}; build the solution first.");
 
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            WorkingDirectory = Path.GetTempPath(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(assembly);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        return await ChildProcess.RunAsync(dotnet, Path.GetTempPath(), [assembly, .. arguments], TimeSpan.FromMinutes(2));
     }
 }

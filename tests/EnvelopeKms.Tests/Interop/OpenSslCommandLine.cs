@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using EnvelopeKms.Tests.Infrastructure;
 
 namespace EnvelopeKms.Tests.Interop;
 
@@ -33,37 +33,8 @@ internal static class OpenSslCommandLine
     }
 
     /// <summary>Runs openssl in <paramref name="workingDirectory"/> and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Require())
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(1));
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    public static Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] arguments)
+        => ChildProcess.RunAsync(Require(), workingDirectory, arguments, TimeSpan.FromMinutes(1));
 
     private static string? Find()
     {

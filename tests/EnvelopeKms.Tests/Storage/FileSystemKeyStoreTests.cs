@@ -510,16 +510,7 @@ public sealed class FileSystemKeyStoreTests : IDisposable
 
     private static string NewKeyId() => Guid.NewGuid().ToString("D");
 
-    private static KeyRecord Key(string keyId) => new()
-    {
-        KeyId = keyId,
-        AccountId = "000000000000",
-        CreationDate = DateTimeOffset.UnixEpoch,
-        KeyState = KeyState.Enabled,
-        KeySpec = KeySpec.SymmetricDefault,
-        KeyUsage = KeyUsage.EncryptDecrypt,
-        Origin = KeyOrigin.AwsKms,
-    };
+    private static KeyRecord Key(string keyId) => StoreRecords.MinimalKey(keyId, DateTimeOffset.UnixEpoch);
 
     private static KeyRecord FullKey(string keyId) => Key(keyId) with
     {

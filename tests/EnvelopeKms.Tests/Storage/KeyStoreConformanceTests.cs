@@ -507,16 +507,7 @@ public abstract class KeyStoreConformanceTests
     };
 
     /// <summary>A key with only the required fields set.</summary>
-    protected static KeyRecord MinimalKey(string keyId) => new()
-    {
-        KeyId = keyId,
-        AccountId = "000000000000",
-        CreationDate = Instant3,
-        KeyState = KeyState.Enabled,
-        KeySpec = KeySpec.SymmetricDefault,
-        KeyUsage = KeyUsage.EncryptDecrypt,
-        Origin = KeyOrigin.AwsKms,
-    };
+    protected static KeyRecord MinimalKey(string keyId) => StoreRecords.MinimalKey(keyId, Instant3);
 
     /// <summary>A key with every field set to a non-default value, including awkward text and binary material.</summary>
     protected static KeyRecord FullKey(string keyId)

@@ -1,3 +1,4 @@
+using EnvelopeKms.Storage;
 using System.Security.Cryptography;
 
 namespace EnvelopeKms.Tests.Storage;
@@ -76,4 +77,20 @@ internal static class StoreFiles
 
     public static string[] TemporaryFiles(string directory)
         => Directory.Exists(directory) ? Directory.GetFiles(directory, "*.tmp", SearchOption.AllDirectories) : [];
+}
+
+/// <summary>Key records for store-level tests.</summary>
+internal static class StoreRecords
+{
+    /// <summary>A symmetric key record with only the required fields set.</summary>
+    public static KeyRecord MinimalKey(string keyId, DateTimeOffset? created = null) => new()
+    {
+        KeyId = keyId,
+        AccountId = "000000000000",
+        CreationDate = created ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
+        KeyState = KeyState.Enabled,
+        KeySpec = KeySpec.SymmetricDefault,
+        KeyUsage = KeyUsage.EncryptDecrypt,
+        Origin = KeyOrigin.AwsKms,
+    };
 }

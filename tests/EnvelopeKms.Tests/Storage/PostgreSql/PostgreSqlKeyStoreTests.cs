@@ -416,16 +416,7 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         }
     }
 
-    private static KeyRecord Key(string keyId) => new()
-    {
-        KeyId = keyId,
-        AccountId = "000000000000",
-        CreationDate = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
-        KeyState = KeyState.Enabled,
-        KeySpec = KeySpec.SymmetricDefault,
-        KeyUsage = KeyUsage.EncryptDecrypt,
-        Origin = KeyOrigin.AwsKms,
-    };
+    private static KeyRecord Key(string keyId) => StoreRecords.MinimalKey(keyId);
 
     private sealed class SyncDisposer(IDisposable inner) : IAsyncDisposable
     {
