@@ -24,7 +24,7 @@ namespace EnvelopeKms;
 /// The caller is authorized before the key state is checked, so that a caller without access learns
 /// nothing about a key's state. Safe for concurrent use.
 /// </remarks>
-public sealed class KeyManager : IKeyManager, IDisposable
+public sealed partial class KeyManager : IKeyManager, IDisposable
 {
     private readonly SealingKeyStore _store;
     private readonly IRootKeyProvider _rootKeyProvider;
