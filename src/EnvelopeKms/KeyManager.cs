@@ -32,6 +32,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     private readonly IKeyAuthorizer _authorizer;
     private readonly IKmsAuditSink _auditSink;
     private readonly ICallerIdentityProvider _callerProvider;
+    private readonly IRecipientAttestationVerifier? _recipientVerifier;
     private readonly ILogger _logger;
     private readonly Identifiers _ids;
     private readonly int _maxRetries;
@@ -65,6 +66,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     /// <param name="auditSink">Where audit events go; an <see cref="ILogger"/> sink when <see langword="null"/>.</param>
     /// <param name="callerIdentityProvider">The ambient caller; the account's root principal when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Logging; none when <see langword="null"/>.</param>
+    /// <param name="recipientAttestationVerifier">Verifies the attestation documents of <c>Recipient</c> parameters; without one, requests with a recipient fail.</param>
     /// <exception cref="OptionsValidationException">The options are invalid.</exception>
     public KeyManager(
         IKeyStore keyStore,
@@ -74,7 +76,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         IKeyAuthorizer? authorizer = null,
         IKmsAuditSink? auditSink = null,
         ICallerIdentityProvider? callerIdentityProvider = null,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        IRecipientAttestationVerifier? recipientAttestationVerifier = null)
     {
         ArgumentNullException.ThrowIfNull(keyStore);
         ArgumentNullException.ThrowIfNull(rootKeyProvider);
@@ -95,6 +98,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _auditSink = auditSink ?? new LoggerAuditSink(loggerFactory);
         _callerProvider = callerIdentityProvider ?? new FixedCallerIdentityProvider(CallerIdentity.AccountRoot(options.AccountId, options.Partition));
         _logger = loggerFactory.CreateLogger("EnvelopeKms.KeyManager");
+        _recipientVerifier = recipientAttestationVerifier;
         _maxRetries = options.MaxConflictRetries;
         if (keyStore is InMemoryKeyStore)
         {
@@ -618,13 +622,15 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         return RunAsync(KmsOperation.Decrypt, request, async ctx =>
         {
             ctx.EncryptionContext = request.EncryptionContext;
+            await VerifyRecipientAsync(ctx, request.Recipient, cancellationToken).ConfigureAwait(false);
             if (request.EncryptionAlgorithm is EncryptionAlgorithm.RsaesOaepSha1 or EncryptionAlgorithm.RsaesOaepSha256)
             {
                 return await RsaDecryptAsync(ctx, request, cancellationToken).ConfigureAwait(false);
             }
 
             var (key, plaintext) = await DecryptCoreAsync(ctx, KmsOperation.Decrypt, request.CiphertextBlob, request.EncryptionContext, request.KeyId, nameof(request.KeyId), request.EncryptionAlgorithm, cancellationToken).ConfigureAwait(false);
-            return new DecryptResponse { Plaintext = plaintext, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault };
+            var forRecipient = SealForRecipient(ctx, ref plaintext);
+            return new DecryptResponse { Plaintext = plaintext, CiphertextForRecipient = forRecipient, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault };
         });
     }
 
@@ -677,8 +683,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         ArgumentNullException.ThrowIfNull(request);
         return RunAsync(KmsOperation.GenerateDataKey, request, async ctx =>
         {
+            await VerifyRecipientAsync(ctx, request.Recipient, cancellationToken).ConfigureAwait(false);
             var (plaintext, blob, key, materialId) = await GenerateDataKeyCoreAsync(ctx, KmsOperation.GenerateDataKey, request, cancellationToken).ConfigureAwait(false);
-            return new GenerateDataKeyResponse { Plaintext = plaintext, CiphertextBlob = blob, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = materialId };
+            var forRecipient = SealForRecipient(ctx, ref plaintext);
+            return new GenerateDataKeyResponse { Plaintext = plaintext, CiphertextForRecipient = forRecipient, CiphertextBlob = blob, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = materialId };
         });
     }
 
@@ -688,6 +696,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         ArgumentNullException.ThrowIfNull(request);
         return RunAsync(KmsOperation.GenerateDataKeyWithoutPlaintext, request, async ctx =>
         {
+            if (request.Recipient is not null)
+            {
+                throw new KmsValidationException("GenerateDataKeyWithoutPlaintext does not take a Recipient; use GenerateDataKey.");
+            }
+
             var (plaintext, blob, key, materialId) = await GenerateDataKeyCoreAsync(ctx, KmsOperation.GenerateDataKeyWithoutPlaintext, request, cancellationToken).ConfigureAwait(false);
             CryptographicOperations.ZeroMemory(plaintext);
             return new GenerateDataKeyWithoutPlaintextResponse { CiphertextBlob = blob, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = materialId };
@@ -705,8 +718,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 throw new KmsValidationException($"NumberOfBytes must be between 1 and {InputValidation.MaxRandomBytes}; it was {request.NumberOfBytes}.");
             }
 
+            await VerifyRecipientAsync(ctx, request.Recipient, cancellationToken).ConfigureAwait(false);
             await AuthorizeAsync(ctx, KmsOperation.GenerateRandom, key: null, cancellationToken).ConfigureAwait(false);
-            return new GenerateRandomResponse { Plaintext = RandomNumberGenerator.GetBytes(request.NumberOfBytes) };
+            var random = RandomNumberGenerator.GetBytes(request.NumberOfBytes);
+            var forRecipient = SealForRecipient(ctx, ref random);
+            return new GenerateRandomResponse { Plaintext = random, CiphertextForRecipient = forRecipient };
         });
     }
 
@@ -862,6 +878,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 throw new KmsValidationException($"PublicKey must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {request.PublicKey.Length}.");
             }
 
+            await VerifyRecipientAsync(ctx, request.Recipient, cancellationToken).ConfigureAwait(false);
             var key = await UseKeyAsync(ctx, KmsOperation.DeriveSharedSecret, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
             if (key.KeyUsage != KeyUsage.KeyAgreement || !KeySpecs.IsEcc(key.KeySpec))
             {
@@ -870,7 +887,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
             var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
             var secret = Ecdh.DeriveSharedSecret(KeySpecs.EcdhCurveOf(key.KeySpec), privateKey, request.PublicKey.Span);
-            return new DeriveSharedSecretResponse { SharedSecret = secret, KeyId = _ids.KeyArn(key.KeyId), KeyAgreementAlgorithm = request.KeyAgreementAlgorithm };
+            var forRecipient = SealForRecipient(ctx, ref secret);
+            return new DeriveSharedSecretResponse { SharedSecret = secret, CiphertextForRecipient = forRecipient, KeyId = _ids.KeyArn(key.KeyId), KeyAgreementAlgorithm = request.KeyAgreementAlgorithm };
         });
     }
 
@@ -975,7 +993,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
         var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
         var plaintext = RsaOaep.Decrypt(privateKey, request.CiphertextBlob.Span, KeySpecs.ToPrimitive(request.EncryptionAlgorithm));
-        return new DecryptResponse { Plaintext = plaintext, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = request.EncryptionAlgorithm };
+        var forRecipient = SealForRecipient(ctx, ref plaintext);
+        return new DecryptResponse { Plaintext = plaintext, CiphertextForRecipient = forRecipient, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = request.EncryptionAlgorithm };
     }
 
     private static int KeySizeOf(KeySpec spec) => spec switch
@@ -1125,6 +1144,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             ErrorCode = errorCode,
             EncryptionContext = ctx.EncryptionContext,
             AuthorizationSummary = ctx.AuthorizationSummary,
+            RecipientModuleId = ctx.RecipientAttestation?.ModuleId,
+            RecipientImageSha384 = ctx.RecipientAttestation?.ImageSha384,
         };
         try
         {
@@ -1187,6 +1208,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             KeyArn = keyArn,
             EncryptionContext = ctx.EncryptionContext,
             RequestAlias = ctx.AliasName,
+            RecipientAttestation = ctx.RecipientAttestation,
         }, cancellationToken).ConfigureAwait(false);
         ctx.AuthorizationSummary = decision.Summary;
         if (!decision.IsAllowed)
@@ -1628,6 +1650,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         public string? AliasName { get; set; }
         public IReadOnlyDictionary<string, string>? EncryptionContext { get; set; }
         public string? AuthorizationSummary { get; set; }
+        public RecipientAttestation? RecipientAttestation { get; set; }
     }
 
     private sealed class FixedCallerIdentityProvider(CallerIdentity caller) : ICallerIdentityProvider

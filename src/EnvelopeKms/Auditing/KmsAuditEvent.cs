@@ -33,6 +33,10 @@ public sealed record KmsAuditEvent
     public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
     /// <summary>A one-line summary of the authorization decision.</summary>
     public string? AuthorizationSummary { get; init; }
+    /// <summary>When the request named a verified <c>Recipient</c>: the attested module id (as CloudTrail's <c>attestationDocumentModuleId</c>).</summary>
+    public string? RecipientModuleId { get; init; }
+    /// <summary>When the request named a verified <c>Recipient</c>: its image digest, PCR0, as lowercase hex (as CloudTrail's <c>attestationDocumentEnclaveImageDigest</c>).</summary>
+    public string? RecipientImageSha384 { get; init; }
 }
 
 /// <summary>Receives audit events. The key manager awaits every write.</summary>

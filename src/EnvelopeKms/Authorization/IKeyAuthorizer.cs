@@ -17,6 +17,12 @@ public sealed class AuthorizationRequest
     public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
     /// <summary>The alias named in the request, for <c>kms:RequestAlias</c>.</summary>
     public string? RequestAlias { get; init; }
+    /// <summary>
+    /// The verified attestation of the request's <c>Recipient</c>, or <see langword="null"/> when the
+    /// request has none. Its <see cref="RecipientAttestation.TryGetConditionValue"/> reads the condition
+    /// keys <c>kms:RecipientAttestation:ImageSha384</c> and <c>kms:RecipientAttestation:PCR&lt;n&gt;</c>.
+    /// </summary>
+    public RecipientAttestation? RecipientAttestation { get; init; }
 }
 
 /// <summary>The authorizer's answer.</summary>

@@ -35,6 +35,8 @@ public sealed class EnvelopeKmsBuilder
 
     internal Func<IServiceProvider, ICallerIdentityProvider>? CallerFactory { get; private set; }
 
+    internal Func<IServiceProvider, IRecipientAttestationVerifier>? RecipientVerifierFactory { get; private set; }
+
     internal List<Action<EnvelopeKmsOptions>> OptionActions { get; } = [];
 
     /// <summary>Sets the account, region and partition (validated when the key manager starts).</summary>
@@ -158,6 +160,19 @@ public sealed class EnvelopeKmsBuilder
     }
 
     /// <summary>
+    /// Sets the verifier of the attestation documents of <c>Recipient</c> parameters (for example a
+    /// <see cref="NitroAttestationDocumentVerifier"/>). Without it (and without an
+    /// <see cref="IRecipientAttestationVerifier"/> in the container), requests with a recipient fail with
+    /// <c>UnsupportedOperationException</c>.
+    /// </summary>
+    public EnvelopeKmsBuilder UseRecipientAttestationVerifier(Func<IServiceProvider, IRecipientAttestationVerifier> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        RecipientVerifierFactory = factory;
+        return this;
+    }
+
+    /// <summary>
     /// Replaces the ambient caller (by default the account's root principal). Without this call, an
     /// <see cref="ICallerIdentityProvider"/> registered in the container is used when there is one;
     /// the same holds for <see cref="IKeyAuthorizer"/> and <see cref="IKmsAuditSink"/>.
@@ -204,7 +219,8 @@ public sealed class EnvelopeKmsBuilder
             AuthorizerFactory?.Invoke(services) ?? services.GetService(typeof(IKeyAuthorizer)) as IKeyAuthorizer,
             AuditSinkFactory?.Invoke(services) ?? services.GetService(typeof(IKmsAuditSink)) as IKmsAuditSink,
             CallerFactory?.Invoke(services) ?? services.GetService(typeof(ICallerIdentityProvider)) as ICallerIdentityProvider,
-            LoggerFactoryOf(services))
+            LoggerFactoryOf(services),
+            RecipientVerifierFactory?.Invoke(services) ?? services.GetService(typeof(IRecipientAttestationVerifier)) as IRecipientAttestationVerifier)
         {
             OwnsStore = ownsStore,
         };

@@ -134,4 +134,11 @@ public static class KmsNames
         DataKeySpec.Aes128 => "AES_128",
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
+
+    /// <summary>Returns the AWS KMS name of a key encryption mechanism.</summary>
+    public static string ToKmsName(this KeyEncryptionMechanism value) => value switch
+    {
+        KeyEncryptionMechanism.RsaesOaepSha256 => "RSAES_OAEP_SHA_256",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
 }

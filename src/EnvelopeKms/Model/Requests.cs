@@ -150,6 +150,11 @@ public sealed class DecryptRequest : KmsRequest
     public string? KeyId { get; init; }
     /// <summary>The algorithm; <see cref="EncryptionAlgorithm.SymmetricDefault"/> by default.</summary>
     public EncryptionAlgorithm EncryptionAlgorithm { get; init; } = EncryptionAlgorithm.SymmetricDefault;
+    /// <summary>
+    /// Optional: an attested recipient. When given, the plaintext is returned only encrypted for the
+    /// recipient's public key, in <c>CiphertextForRecipient</c> (see <c>docs/recipients.md</c>).
+    /// </summary>
+    public RecipientInfo? Recipient { get; init; }
 }
 
 /// <summary>Input of <c>ReEncrypt</c>.</summary>
@@ -180,6 +185,11 @@ public sealed class GenerateDataKeyRequest : KeyRequest
     public int? NumberOfBytes { get; init; }
     /// <summary>The encryption context of the encrypted copy.</summary>
     public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
+    /// <summary>
+    /// Optional: an attested recipient. When given, the plaintext data key (<c>GenerateDataKey</c> only: <c>GenerateDataKeyWithoutPlaintext</c> refuses a recipient) is returned only encrypted for the
+    /// recipient's public key, in <c>CiphertextForRecipient</c> (see <c>docs/recipients.md</c>).
+    /// </summary>
+    public RecipientInfo? Recipient { get; init; }
 }
 
 /// <summary>Input of <c>GenerateRandom</c>.</summary>
@@ -187,6 +197,11 @@ public sealed class GenerateRandomRequest : KmsRequest
 {
     /// <summary>The number of bytes, 1–1024.</summary>
     public required int NumberOfBytes { get; init; }
+    /// <summary>
+    /// Optional: an attested recipient. When given, the random bytes are is returned only encrypted for the
+    /// recipient's public key, in <c>CiphertextForRecipient</c> (see <c>docs/recipients.md</c>).
+    /// </summary>
+    public RecipientInfo? Recipient { get; init; }
 }
 
 /// <summary>Input of <c>GenerateMac</c>.</summary>
@@ -256,4 +271,9 @@ public sealed class DeriveSharedSecretRequest : KeyRequest
     public KeyAgreementAlgorithm KeyAgreementAlgorithm { get; init; } = KeyAgreementAlgorithm.Ecdh;
     /// <summary>The peer's public key: a DER SubjectPublicKeyInfo of a named-curve key on the KMS key's own curve.</summary>
     public required ReadOnlyMemory<byte> PublicKey { get; init; }
+    /// <summary>
+    /// Optional: an attested recipient. When given, the shared secret is returned only encrypted for the
+    /// recipient's public key, in <c>CiphertextForRecipient</c> (see <c>docs/recipients.md</c>).
+    /// </summary>
+    public RecipientInfo? Recipient { get; init; }
 }

@@ -89,6 +89,11 @@ public sealed class DecryptResponse : SecretResponse
     public required string KeyMaterialId { get; init; }
     /// <summary>The algorithm used.</summary>
     public required EncryptionAlgorithm EncryptionAlgorithm { get; init; }
+    /// <summary>
+    /// When the request named a <c>Recipient</c>: the plaintext as a CMS EnvelopedData (RFC 5652) for the
+    /// attested public key; <see cref="Plaintext"/> is then empty. <see langword="null"/> otherwise.
+    /// </summary>
+    public byte[]? CiphertextForRecipient { get; init; }
     private protected override byte[]? Secret => Plaintext;
 }
 
@@ -122,6 +127,11 @@ public sealed class GenerateDataKeyResponse : SecretResponse
     public required string KeyId { get; init; }
     /// <summary>The id of the key material used.</summary>
     public required string KeyMaterialId { get; init; }
+    /// <summary>
+    /// When the request named a <c>Recipient</c>: the plaintext data key as a CMS EnvelopedData (RFC 5652) for the
+    /// attested public key; <see cref="Plaintext"/> is then empty. <see langword="null"/> otherwise.
+    /// </summary>
+    public byte[]? CiphertextForRecipient { get; init; }
     private protected override byte[]? Secret => Plaintext;
 }
 
@@ -141,6 +151,11 @@ public sealed class GenerateRandomResponse : SecretResponse
 {
     /// <summary>The random bytes.</summary>
     public required byte[] Plaintext { get; init; }
+    /// <summary>
+    /// When the request named a <c>Recipient</c>: the random bytes as a CMS EnvelopedData (RFC 5652) for the
+    /// attested public key; <see cref="Plaintext"/> is then empty. <see langword="null"/> otherwise.
+    /// </summary>
+    public byte[]? CiphertextForRecipient { get; init; }
     private protected override byte[]? Secret => Plaintext;
 }
 
@@ -244,5 +259,10 @@ public sealed class DeriveSharedSecretResponse : SecretResponse
     public required string KeyId { get; init; }
     /// <summary>The key agreement algorithm used.</summary>
     public required KeyAgreementAlgorithm KeyAgreementAlgorithm { get; init; }
+    /// <summary>
+    /// When the request named a <c>Recipient</c>: the shared secret as a CMS EnvelopedData (RFC 5652) for the
+    /// attested public key; <see cref="SharedSecret"/> is then empty. <see langword="null"/> otherwise.
+    /// </summary>
+    public byte[]? CiphertextForRecipient { get; init; }
     private protected override byte[]? Secret => SharedSecret;
 }
