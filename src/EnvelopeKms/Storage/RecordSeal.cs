@@ -156,7 +156,41 @@ internal static class RecordSeal
             Add(buffer, material.WrappedMaterial);
         }
 
+        // Rotation fields (added with key rotation) extend the encoding only when one is set, so that the
+        // records sealed before them keep their exact bytes. The extension follows a complete encoding
+        // and starts with its own label, so the two forms cannot be confused.
+        if (HasRotationFields(key))
+        {
+            Add(buffer, RotationLabel);
+            Add(buffer, key.RotationPeriodInDays);
+            Add(buffer, key.NextRotationDate);
+            Add(buffer, key.KeyMaterials.Count);
+            foreach (var material in key.KeyMaterials)
+            {
+                Add(buffer, material.RotationType?.ToString());
+                Add(buffer, material.EncryptionsReserved);
+            }
+        }
+
         return buffer;
+    }
+
+    private static bool HasRotationFields(KeyRecord key)
+    {
+        if (key.RotationPeriodInDays is not null || key.NextRotationDate is not null)
+        {
+            return true;
+        }
+
+        foreach (var material in key.KeyMaterials)
+        {
+            if (material.RotationType is not null || material.EncryptionsReserved != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static ArrayBufferWriter<byte> Encode(AliasRecord alias)
@@ -172,6 +206,7 @@ internal static class RecordSeal
 
     private const string KeyLabel = "EnvelopeKms key record v1";
     private const string AliasLabel = "EnvelopeKms alias record v1";
+    private const string RotationLabel = "EnvelopeKms key record rotation extension v1";
 
     /// <summary>Buffers larger than this (a key with very many materials or tags) are not kept per thread.</summary>
     private const int MaxRetainedBuffer = 64 * 1024;
