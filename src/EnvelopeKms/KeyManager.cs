@@ -1149,12 +1149,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
         var key = await ResolveAsync(ctx, identifier, cancellationToken).ConfigureAwait(false);
         await AuthorizeAsync(ctx, operation, key, cancellationToken).ConfigureAwait(false);
+        RequireOwnerAllows(key, operation);
         if (operation != KmsOperation.ListAliases)
         {
             KeyStateRules.Enforce(operation, key.KeyState, _ids.KeyArn(key.KeyId));
         }
 
-        RequireOwnerAllows(key, operation);
         return key;
     }
 
