@@ -16,6 +16,15 @@ public sealed class EnvelopeKmsOptions
 
     /// <summary>How many times a write that lost an optimistic-concurrency race is retried; 8 by default.</summary>
     public int MaxConflictRetries { get; set; } = 8;
+
+    /// <summary>
+    /// How many encryptions one key material may do before the key rotates automatically: 2^28
+    /// (268,435,456) by default, allowed 1–2^32. Each encryption takes a random 96-bit nonce, and NIST SP
+    /// 800-38D bounds one AES-GCM key to 2^32 of them; the default keeps the chance of a repeated nonce
+    /// below 2^-41. Counts are reserved in the store in blocks, so they survive restarts as an upper
+    /// bound (see <c>docs/rotation.md</c>).
+    /// </summary>
+    public long MaxEncryptionsPerKeyMaterial { get; set; } = 1L << 28;
 }
 
 /// <summary>Validates <see cref="EnvelopeKmsOptions"/> at start-up.</summary>
@@ -44,6 +53,11 @@ public sealed class EnvelopeKmsOptionsValidator : IValidateOptions<EnvelopeKmsOp
         if (options.MaxConflictRetries is < 0 or > 100)
         {
             failures.Add("EnvelopeKms:MaxConflictRetries must be between 0 and 100.");
+        }
+
+        if (options.MaxEncryptionsPerKeyMaterial is < 1 or > 1L << 32)
+        {
+            failures.Add("EnvelopeKms:MaxEncryptionsPerKeyMaterial must be between 1 and 2^32 (4294967296).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

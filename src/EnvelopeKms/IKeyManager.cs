@@ -92,6 +92,28 @@ public interface IKeyManager
     /// <summary>Encapsulates a fresh shared secret to an ML-KEM key's public key (<c>Encapsulate</c>); callers can do the same with the key from <c>GetPublicKey</c>.</summary>
     Task<EncapsulateResponse> EncapsulateAsync(EncapsulateRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>Turns on automatic rotation of a symmetric encryption key every 90–2560 days, 365 by default (<c>EnableKeyRotation</c>).</summary>
+    Task EnableKeyRotationAsync(EnableKeyRotationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Turns off automatic rotation (<c>DisableKeyRotation</c>); material made so far stays.</summary>
+    Task DisableKeyRotationAsync(DisableKeyRotationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether a key rotates automatically, its period and next rotation date (<c>GetKeyRotationStatus</c>).</summary>
+    Task<GetKeyRotationStatusResponse> GetKeyRotationStatusAsync(GetKeyRotationStatusRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Rotates a symmetric encryption key now, at most 25 times per key (<c>RotateKeyOnDemand</c>); the automatic schedule is unchanged.</summary>
+    Task<RotateKeyOnDemandResponse> RotateKeyOnDemandAsync(RotateKeyOnDemandRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists a key's material versions, oldest first, a page at a time (<c>ListKeyRotations</c>).</summary>
+    Task<ListKeyRotationsResponse> ListKeyRotationsAsync(ListKeyRotationsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies every scheduled rotation that is due and returns how many keys rotated. A due rotation is
+    /// also applied before the key's next use, so calling this is optional: it is for hosts that want
+    /// rotations to happen on time on keys nobody uses.
+    /// </summary>
+    Task<int> RotateDueKeysAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Returns cryptographically secure random bytes (<c>GenerateRandom</c>).</summary>
     Task<GenerateRandomResponse> GenerateRandomAsync(GenerateRandomRequest request, CancellationToken cancellationToken = default);
 

@@ -36,6 +36,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     private readonly ILogger _logger;
     private readonly Identifiers _ids;
     private readonly int _maxRetries;
+    private readonly long _maxEncryptionsPerKeyMaterial;
     private readonly SemaphoreSlim _rootKeyGate = new(1, 1);
     private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _materials = new();
 
@@ -100,6 +101,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _logger = loggerFactory.CreateLogger("EnvelopeKms.KeyManager");
         _recipientVerifier = recipientAttestationVerifier;
         _maxRetries = options.MaxConflictRetries;
+        _maxEncryptionsPerKeyMaterial = options.MaxEncryptionsPerKeyMaterial;
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
@@ -241,7 +243,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 after = batch[^1].KeyId;
                 foreach (var key in batch)
                 {
-                    if (!await PurgeIfExpiredAsync(ctx, key, cancellationToken).ConfigureAwait(false))
+                    if (key.KeyManager != KeyManagerType.Owned && !await PurgeIfExpiredAsync(ctx, key, cancellationToken).ConfigureAwait(false))
                     {
                         page.Add(key);
                     }
@@ -1168,6 +1170,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
         var key = await ResolveAsync(ctx, identifier, cancellationToken).ConfigureAwait(false);
         await AuthorizeAsync(ctx, operation, key, cancellationToken).ConfigureAwait(false);
+        RequireOwnerAllows(key, operation);
         if (operation != KmsOperation.ListAliases)
         {
             KeyStateRules.Enforce(operation, key.KeyState, _ids.KeyArn(key.KeyId));
@@ -1189,16 +1192,22 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
         ctx.KeyId ??= keyId;
         var key = await _store.GetKeyAsync(keyId, cancellationToken).ConfigureAwait(false);
-        if (key is null || await PurgeIfExpiredAsync(ctx, key, cancellationToken).ConfigureAwait(false))
+        if (key is null || (key.KeyManager == KeyManagerType.Owned && !ctx.IsInternal) || await PurgeIfExpiredAsync(ctx, key, cancellationToken).ConfigureAwait(false))
         {
             throw new KmsNotFoundException($"Key '{_ids.KeyArn(keyId)}' does not exist.");
         }
 
-        return key;
+        return await ApplyDueRotationAsync(ctx, key, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task AuthorizeAsync(OperationContext ctx, KmsOperation operation, KeyRecord? key, CancellationToken cancellationToken)
     {
+        if (ctx.IsInternal && key?.KeyManager == KeyManagerType.Owned)
+        {
+            ctx.AuthorizationSummary = "EnvelopeKms used its own owned key.";
+            return;
+        }
+
         var keyArn = key is null ? null : _ids.KeyArn(key.KeyId);
         var decision = await _authorizer.AuthorizeAsync(new AuthorizationRequest
         {
@@ -1345,6 +1354,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
         var materialId = key.CurrentKeyMaterialId
             ?? throw new KmsKeyUnavailableException($"{_ids.KeyArn(key.KeyId)} has no key material.");
+        if (key.Origin == KeyOrigin.AwsKms)
+        {
+            // Counted against the material's cap of encryptions (random 96-bit nonces); may rotate the key.
+            (key, materialId) = await TakeEncryptionAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+        }
+
         var material = await GetMaterialAsync(key, materialId, cancellationToken).ConfigureAwait(false)
             ?? throw new KmsStorageIntegrityException($"The current key material of {_ids.KeyArn(key.KeyId)} is missing from its record.");
         ctx.KeyMaterialId = materialId;
@@ -1384,8 +1399,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         {
             ctx.KeyId = header.KeyId;
             key = await _store.GetKeyAsync(header.KeyId, cancellationToken).ConfigureAwait(false) is { } found
+                  && found.KeyManager != KeyManagerType.Owned
                   && !await PurgeIfExpiredAsync(ctx, found, cancellationToken).ConfigureAwait(false)
-                ? found
+                ? await ApplyDueRotationAsync(ctx, found, cancellationToken).ConfigureAwait(false)
                 : throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
         }
 
@@ -1651,6 +1667,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         public IReadOnlyDictionary<string, string>? EncryptionContext { get; set; }
         public string? AuthorizationSummary { get; set; }
         public RecipientAttestation? RecipientAttestation { get; set; }
+        /// <summary>EnvelopeKms acting for itself on an owned key: owned keys are visible, the customer's authorizer is not asked.</summary>
+        public bool IsInternal { get; set; }
     }
 
     private sealed class FixedCallerIdentityProvider(CallerIdentity caller) : ICallerIdentityProvider

@@ -184,6 +184,24 @@ public sealed class EnvelopeKmsBuilder
         return this;
     }
 
+    /// <summary>
+    /// Runs key maintenance in the background of a host: every <paramref name="interval"/> (one hour by
+    /// default) the due automatic rotations are applied (<see cref="IKeyManager.RotateDueKeysAsync"/>) and
+    /// keys past their deletion date are purged (<see cref="IKeyManager.PurgeExpiredKeysAsync"/>). Optional:
+    /// both also happen before a key's next use; this makes them happen on time for keys nobody uses.
+    /// </summary>
+    public EnvelopeKmsBuilder AddKeyMaintenanceService(TimeSpan? interval = null)
+    {
+        var every = interval ?? TimeSpan.FromHours(1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(every, TimeSpan.FromSeconds(1), nameof(interval));
+        Services?.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => new KeyMaintenanceService(
+            sp.GetRequiredService<IKeyManager>(),
+            every,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            LoggerFactoryOf(sp).CreateLogger("EnvelopeKms.KeyMaintenance")));
+        return this;
+    }
+
     /// <summary>Builds a key manager from the configured parts, taking shared services from <paramref name="services"/>.</summary>
     internal KeyManager Build(IServiceProvider services, EnvelopeKmsOptions options, bool ownsStore = false)
     {

@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Error, "Key {KeyId} reads as past its deletion date, but its stored record failed its integrity check; it was not purged and was left in place.")]
     public static partial void UnauthenticRecordNotPurged(ILogger logger, string keyId);
+
+    [LoggerMessage(7, LogLevel.Information, "Rotated key {KeyId}: material {KeyMaterialId} is current ({RotationType}).")]
+    public static partial void RotatedKey(ILogger logger, string keyId, string keyMaterialId, string rotationType);
 }

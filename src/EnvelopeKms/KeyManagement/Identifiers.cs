@@ -1,3 +1,4 @@
+using System.Text;
 using System.Security.Cryptography;
 
 namespace EnvelopeKms.KeyManagement;
@@ -47,6 +48,25 @@ internal sealed class Identifiers
         var h = Convert.ToHexStringLower(bytes);
         return $"{h[..8]}-{h[8..12]}-{h[12..16]}-{h[16..20]}-{h[20..]}";
     }
+
+    /// <summary>
+    /// The fixed key id of a key the library creates for a purpose (a managed key of a service, an owned
+    /// key): a version-8 UUID from SHA-256 of the label, so that every instance sharing a store derives
+    /// the same id and a concurrent or interrupted creation converges on one key.
+    /// </summary>
+    public static string DerivedKeyId(string label)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(label), hash);
+        var bytes = hash[..16];
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        var h = Convert.ToHexStringLower(bytes);
+        return $"{h[..8]}-{h[8..12]}-{h[12..16]}-{h[16..20]}-{h[20..]}";
+    }
+
+    /// <summary>Whether <paramref name="value"/> is a key-material id: 64 lowercase hex characters.</summary>
+    public static bool IsKeyMaterialId(string value) => value.Length == 64 && value.All(char.IsAsciiHexDigitLower);
 
     /// <summary>A new key-material id: 32 random bytes as 64 lowercase hex characters.</summary>
     public static string NewKeyMaterialId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));

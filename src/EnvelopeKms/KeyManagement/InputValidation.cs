@@ -62,7 +62,15 @@ internal static partial class InputValidation
         {
             throw new KmsInvalidAliasNameException($"Alias '{aliasName}' uses the reserved prefix 'alias/aws/', which belongs to keys managed on your behalf.");
         }
+
+        if (forCreate && aliasName.StartsWith(ManagedAliasPrefix, StringComparison.Ordinal))
+        {
+            throw new KmsInvalidAliasNameException($"Alias '{aliasName}' uses the reserved prefix '{ManagedAliasPrefix}', which belongs to managed keys that integrations create on your behalf.");
+        }
     }
+
+    /// <summary>The alias prefix of managed keys (the analogue of AWS's <c>alias/aws/</c>).</summary>
+    public const string ManagedAliasPrefix = "alias/managed/";
 
     public static IReadOnlyList<KeyTag> ValidateTags(IReadOnlyList<KeyTag>? tags, string parameterName)
     {

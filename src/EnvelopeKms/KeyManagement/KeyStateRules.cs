@@ -61,6 +61,11 @@ public static class KeyStateRules
         [KmsOperation.DeriveSharedSecret] =            [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.Decapsulate] =                   [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.Encapsulate] =                   [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.EnableKeyRotation] =             [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.DisableKeyRotation] =            [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.GetKeyRotationStatus] =          [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.RotateKeyOnDemand] =             [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.ListKeyRotations] =              [A,      A,       A,      A,      A,      A,       A,       A],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>

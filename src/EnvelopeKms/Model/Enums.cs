@@ -150,8 +150,45 @@ public enum KeyManagerType
 {
     /// <summary><c>CUSTOMER</c>: a customer-managed key.</summary>
     Customer = 1,
-    /// <summary><c>AWS</c>: a key managed by an integration on the customer's behalf.</summary>
+    /// <summary>
+    /// <c>AWS</c>: a <em>managed</em> key, created by an integration on the customer's behalf under the alias
+    /// <c>alias/managed/&lt;service&gt;</c> (the analogue of AWS's <c>alias/aws/&lt;service&gt;</c>). It
+    /// rotates every year and cannot be disabled, deleted, re-described, tagged or have its rotation changed.
+    /// </summary>
     Aws,
+    /// <summary>
+    /// An <em>owned</em> key: used internally by EnvelopeKms components and never shown. No public
+    /// operation finds it (they fail with <c>NotFoundException</c>), <c>ListKeys</c> never lists it. Not an
+    /// AWS KMS value (AWS owned keys are invisible in the same way).
+    /// </summary>
+    Owned,
+}
+
+/// <summary>How a key-material version came to be (<c>RotationType</c>).</summary>
+public enum KeyRotationType
+{
+    /// <summary><c>AUTOMATIC</c>: by the key's rotation schedule or by its encryption-count cap.</summary>
+    Automatic = 1,
+    /// <summary><c>ON_DEMAND</c>: by <c>RotateKeyOnDemand</c>.</summary>
+    OnDemand,
+}
+
+/// <summary>Whether a key-material version encrypts (<c>KeyMaterialState</c>).</summary>
+public enum KeyMaterialState
+{
+    /// <summary><c>CURRENT</c>: used for new encryptions, and for decryption.</summary>
+    Current = 1,
+    /// <summary><c>NON_CURRENT</c>: used only to decrypt what it encrypted.</summary>
+    NonCurrent,
+}
+
+/// <summary>Which material versions <c>ListKeyRotations</c> lists (<c>IncludeKeyMaterial</c>).</summary>
+public enum IncludeKeyMaterial
+{
+    /// <summary><c>ROTATIONS_ONLY</c> (default): the versions that rotations created.</summary>
+    RotationsOnly = 1,
+    /// <summary><c>ALL_KEY_MATERIAL</c>: the key's first material too.</summary>
+    AllKeyMaterial,
 }
 
 /// <summary>Encryption algorithms (<c>EncryptionAlgorithmSpec</c>).</summary>

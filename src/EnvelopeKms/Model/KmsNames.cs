@@ -108,6 +108,23 @@ public static class KmsNames
     {
         KeyManagerType.Customer => "CUSTOMER",
         KeyManagerType.Aws => "AWS",
+        KeyManagerType.Owned => "OWNED",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a rotation type.</summary>
+    public static string ToKmsName(this KeyRotationType value) => value switch
+    {
+        KeyRotationType.Automatic => "AUTOMATIC",
+        KeyRotationType.OnDemand => "ON_DEMAND",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of a key-material state.</summary>
+    public static string ToKmsName(this KeyMaterialState value) => value switch
+    {
+        KeyMaterialState.Current => "CURRENT",
+        KeyMaterialState.NonCurrent => "NON_CURRENT",
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 

@@ -65,6 +65,18 @@ public enum KmsOperation
     Decapsulate,
     /// <summary><c>Encapsulate</c> (ML-KEM, with the key's public key).</summary>
     Encapsulate,
+    /// <summary><c>EnableKeyRotation</c>.</summary>
+    EnableKeyRotation,
+    /// <summary><c>DisableKeyRotation</c>.</summary>
+    DisableKeyRotation,
+    /// <summary><c>GetKeyRotationStatus</c>.</summary>
+    GetKeyRotationStatus,
+    /// <summary><c>RotateKeyOnDemand</c>.</summary>
+    RotateKeyOnDemand,
+    /// <summary><c>ListKeyRotations</c>.</summary>
+    ListKeyRotations,
+    /// <summary>An automatic rotation: by schedule or by the encryption-count cap (no KMS API; AWS records it as <c>RotateKey</c>).</summary>
+    RotateKey,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

@@ -277,3 +277,30 @@ public sealed class DeriveSharedSecretRequest : KeyRequest
     /// </summary>
     public RecipientInfo? Recipient { get; init; }
 }
+
+/// <summary>Input of <c>EnableKeyRotation</c>.</summary>
+public sealed class EnableKeyRotationRequest : KeyRequest
+{
+    /// <summary>The rotation period in days, 90–2560; 365 when not given.</summary>
+    public int? RotationPeriodInDays { get; init; }
+}
+
+/// <summary>Input of <c>DisableKeyRotation</c>.</summary>
+public sealed class DisableKeyRotationRequest : KeyRequest;
+
+/// <summary>Input of <c>GetKeyRotationStatus</c>.</summary>
+public sealed class GetKeyRotationStatusRequest : KeyRequest;
+
+/// <summary>Input of <c>RotateKeyOnDemand</c>.</summary>
+public sealed class RotateKeyOnDemandRequest : KeyRequest;
+
+/// <summary>Input of <c>ListKeyRotations</c>.</summary>
+public sealed class ListKeyRotationsRequest : KeyRequest
+{
+    /// <summary>Which material versions to list; <see cref="EnvelopeKms.IncludeKeyMaterial.RotationsOnly"/> when not given.</summary>
+    public IncludeKeyMaterial? IncludeKeyMaterial { get; init; }
+    /// <summary>The page size, 1–1000; 100 when not given.</summary>
+    public int? Limit { get; init; }
+    /// <summary>The <c>NextMarker</c> of the previous page.</summary>
+    public string? Marker { get; init; }
+}

@@ -266,3 +266,48 @@ public sealed class DeriveSharedSecretResponse : SecretResponse
     public byte[]? CiphertextForRecipient { get; init; }
     private protected override byte[]? Secret => SharedSecret;
 }
+
+/// <summary>Output of <c>GetKeyRotationStatus</c>.</summary>
+public sealed class GetKeyRotationStatusResponse
+{
+    /// <summary>The key ARN.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>Whether automatic rotation is on (always <see langword="true"/> for managed keys).</summary>
+    public required bool KeyRotationEnabled { get; init; }
+    /// <summary>The automatic rotation period in days, while automatic rotation is on.</summary>
+    public int? RotationPeriodInDays { get; init; }
+    /// <summary>When the next automatic rotation is due, while automatic rotation is on.</summary>
+    public DateTimeOffset? NextRotationDate { get; init; }
+    /// <summary>
+    /// When an on-demand rotation in progress started. Rotations here complete within the call that
+    /// starts them, so this is always <see langword="null"/> (AWS KMS sets it while its asynchronous rotation runs).
+    /// </summary>
+    public DateTimeOffset? OnDemandRotationStartDate { get; init; }
+}
+
+/// <summary>Output of <c>RotateKeyOnDemand</c>.</summary>
+public sealed class RotateKeyOnDemandResponse
+{
+    /// <summary>The key id.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The id of the new current key material (64 lowercase hex characters); an EnvelopeKms addition.</summary>
+    public required string KeyMaterialId { get; init; }
+}
+
+/// <summary>One key-material version in <c>ListKeyRotations</c> (<c>RotationsListEntry</c>).</summary>
+public sealed class RotationsListEntry
+{
+    /// <summary>The key id.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The key-material id: 64 lowercase hex characters.</summary>
+    public required string KeyMaterialId { get; init; }
+    /// <summary>When the material was created (for a rotation: when the rotation happened).</summary>
+    public required DateTimeOffset RotationDate { get; init; }
+    /// <summary>How the material was made; <see langword="null"/> for the key's first material (listed with <see cref="IncludeKeyMaterial.AllKeyMaterial"/>).</summary>
+    public KeyRotationType? RotationType { get; init; }
+    /// <summary>Whether the material encrypts (<see cref="KeyMaterialState.Current"/>) or only decrypts.</summary>
+    public required KeyMaterialState KeyMaterialState { get; init; }
+}
+
+/// <summary>Output of <c>ListKeyRotations</c>, oldest material first.</summary>
+public sealed class ListKeyRotationsResponse : PagedResponse<RotationsListEntry>;

@@ -20,17 +20,71 @@ internal static class RecordSeal
     /// <summary>The store format that seals every record; stores of format 1 hold unsealed records from before seals.</summary>
     public const int SealedFormatVersion = 2;
 
-    public static KeyRecord Seal(RootKey rootKey, KeyRecord key) => key with { Seal = rootKey.Wrap([], Canonical(key)) };
+    public static KeyRecord Seal(RootKey rootKey, KeyRecord key)
+    {
+        var buffer = Encode(key);
+        try
+        {
+            return key with { Seal = rootKey.Wrap([], buffer.WrittenSpan) };
+        }
+        finally
+        {
+            Return(buffer);
+        }
+    }
 
-    public static AliasRecord Seal(RootKey rootKey, AliasRecord alias) => alias with { Seal = rootKey.Wrap([], Canonical(alias)) };
+    public static AliasRecord Seal(RootKey rootKey, AliasRecord alias)
+    {
+        var buffer = Encode(alias);
+        try
+        {
+            return alias with { Seal = rootKey.Wrap([], buffer.WrittenSpan) };
+        }
+        finally
+        {
+            Return(buffer);
+        }
+    }
 
     /// <summary>Whether the record carries a valid seal of this root key.</summary>
-    public static bool IsAuthentic(RootKey rootKey, KeyRecord key) => key.Seal is { } seal && Verify(rootKey, seal, Canonical(key));
+    public static bool IsAuthentic(RootKey rootKey, KeyRecord key)
+    {
+        if (key.Seal is not { } seal)
+        {
+            return false;
+        }
+
+        var buffer = Encode(key);
+        try
+        {
+            return Verify(rootKey, seal, buffer.WrittenSpan);
+        }
+        finally
+        {
+            Return(buffer);
+        }
+    }
 
     /// <summary>Whether the record carries a valid seal of this root key.</summary>
-    public static bool IsAuthentic(RootKey rootKey, AliasRecord alias) => alias.Seal is { } seal && Verify(rootKey, seal, Canonical(alias));
+    public static bool IsAuthentic(RootKey rootKey, AliasRecord alias)
+    {
+        if (alias.Seal is not { } seal)
+        {
+            return false;
+        }
 
-    private static bool Verify(RootKey rootKey, byte[] seal, byte[] canonical)
+        var buffer = Encode(alias);
+        try
+        {
+            return Verify(rootKey, seal, buffer.WrittenSpan);
+        }
+        finally
+        {
+            Return(buffer);
+        }
+    }
+
+    private static bool Verify(RootKey rootKey, byte[] seal, ReadOnlySpan<byte> canonical)
     {
         if (rootKey.GetUnwrappedLength(seal) != 0)
         {
@@ -50,73 +104,181 @@ internal static class RecordSeal
 
     /// <summary>
     /// The canonical encoding of a key record: a label, then every field as a 4-byte big-endian length
-    /// and its UTF-8 (or raw) bytes, in a fixed order; absent values have length -1.
+    /// and its UTF-8 (or raw) bytes, in a fixed order; absent values have length -1. Numbers and
+    /// instants (UTC ticks) are written as invariant decimal text, enums by name. These bytes are what
+    /// every stored seal covers: they must never change (<c>RecordSealCanonicalEncodingTests</c>).
     /// </summary>
     internal static byte[] Canonical(KeyRecord key)
     {
-        var writer = new Writer("EnvelopeKms key record v1");
-        writer.Add(key.KeyId);
-        writer.Add(key.AccountId);
-        writer.Add(key.CreationDate);
-        writer.Add(key.Description);
-        writer.Add(key.KeyState.ToString());
-        writer.Add(key.KeySpec.ToString());
-        writer.Add(key.KeyUsage.ToString());
-        writer.Add(key.Origin.ToString());
-        writer.Add(key.KeyManager.ToString());
-        writer.Add(key.DeletionDate);
-        writer.Add(key.PendingDeletionWindowInDays?.ToString(CultureInfo.InvariantCulture));
-        writer.Add(key.Tags.Count.ToString(CultureInfo.InvariantCulture));
-        foreach (var tag in key.Tags)
-        {
-            writer.Add(tag.TagKey);
-            writer.Add(tag.TagValue);
-        }
-
-        writer.Add(key.CurrentKeyMaterialId);
-        writer.Add(key.KeyMaterials.Count.ToString(CultureInfo.InvariantCulture));
-        foreach (var material in key.KeyMaterials)
-        {
-            writer.Add(material.KeyMaterialId);
-            writer.Add(material.CreationDate);
-            writer.Add(material.WrappedMaterial);
-        }
-
-        return writer.ToArray();
+        var buffer = Encode(key);
+        var canonical = buffer.WrittenSpan.ToArray();
+        Return(buffer);
+        return canonical;
     }
 
     /// <summary>The canonical encoding of an alias record (see <see cref="Canonical(KeyRecord)"/>).</summary>
     internal static byte[] Canonical(AliasRecord alias)
     {
-        var writer = new Writer("EnvelopeKms alias record v1");
-        writer.Add(alias.AliasName);
-        writer.Add(alias.TargetKeyId);
-        writer.Add(alias.CreationDate);
-        writer.Add(alias.LastUpdatedDate);
-        return writer.ToArray();
+        var buffer = Encode(alias);
+        var canonical = buffer.WrittenSpan.ToArray();
+        Return(buffer);
+        return canonical;
     }
 
-    private sealed class Writer
+    private static ArrayBufferWriter<byte> Encode(KeyRecord key)
     {
-        private readonly ArrayBufferWriter<byte> _buffer = new(256);
-
-        public Writer(string label) => Add(label);
-
-        public void Add(string? value) => Add(value is null ? null : Encoding.UTF8.GetBytes(value));
-
-        public void Add(DateTimeOffset? value) => Add(value?.UtcTicks.ToString(CultureInfo.InvariantCulture));
-
-        public void Add(byte[]? value)
+        var buffer = Rent();
+        Add(buffer, KeyLabel);
+        Add(buffer, key.KeyId);
+        Add(buffer, key.AccountId);
+        Add(buffer, key.CreationDate);
+        Add(buffer, key.Description);
+        Add(buffer, key.KeyState.ToString());
+        Add(buffer, key.KeySpec.ToString());
+        Add(buffer, key.KeyUsage.ToString());
+        Add(buffer, key.Origin.ToString());
+        Add(buffer, key.KeyManager.ToString());
+        Add(buffer, key.DeletionDate);
+        Add(buffer, key.PendingDeletionWindowInDays);
+        Add(buffer, key.Tags.Count);
+        foreach (var tag in key.Tags)
         {
-            BinaryPrimitives.WriteInt32BigEndian(_buffer.GetSpan(4), value?.Length ?? -1);
-            _buffer.Advance(4);
-            if (value is not null)
+            Add(buffer, tag.TagKey);
+            Add(buffer, tag.TagValue);
+        }
+
+        Add(buffer, key.CurrentKeyMaterialId);
+        Add(buffer, key.KeyMaterials.Count);
+        foreach (var material in key.KeyMaterials)
+        {
+            Add(buffer, material.KeyMaterialId);
+            Add(buffer, material.CreationDate);
+            Add(buffer, material.WrappedMaterial);
+        }
+
+        // Rotation fields (added with key rotation) extend the encoding only when one is set, so that the
+        // records sealed before them keep their exact bytes. The extension follows a complete encoding
+        // and starts with its own label, so the two forms cannot be confused.
+        if (HasRotationFields(key))
+        {
+            Add(buffer, RotationLabel);
+            Add(buffer, key.RotationPeriodInDays);
+            Add(buffer, key.NextRotationDate);
+            Add(buffer, key.KeyMaterials.Count);
+            foreach (var material in key.KeyMaterials)
             {
-                _buffer.Write(value);
+                Add(buffer, material.RotationType?.ToString());
+                Add(buffer, material.EncryptionsReserved);
             }
         }
 
-        public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
+        return buffer;
+    }
+
+    private static bool HasRotationFields(KeyRecord key)
+    {
+        if (key.RotationPeriodInDays is not null || key.NextRotationDate is not null)
+        {
+            return true;
+        }
+
+        foreach (var material in key.KeyMaterials)
+        {
+            if (material.RotationType is not null || material.EncryptionsReserved != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static ArrayBufferWriter<byte> Encode(AliasRecord alias)
+    {
+        var buffer = Rent();
+        Add(buffer, AliasLabel);
+        Add(buffer, alias.AliasName);
+        Add(buffer, alias.TargetKeyId);
+        Add(buffer, alias.CreationDate);
+        Add(buffer, alias.LastUpdatedDate);
+        return buffer;
+    }
+
+    private const string KeyLabel = "EnvelopeKms key record v1";
+    private const string AliasLabel = "EnvelopeKms alias record v1";
+    private const string RotationLabel = "EnvelopeKms key record rotation extension v1";
+
+    /// <summary>Buffers larger than this (a key with very many materials or tags) are not kept per thread.</summary>
+    private const int MaxRetainedBuffer = 64 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    // One encoding buffer per thread: sealing and verifying run on every key read, and the encoding is
+    // used (MACed) before the thread can encode another record. It holds wrapped material and metadata,
+    // nothing secret.
+    private static ArrayBufferWriter<byte> Rent()
+    {
+        var buffer = t_buffer ?? new ArrayBufferWriter<byte>(512);
+        t_buffer = null;
+        buffer.ResetWrittenCount();
+        return buffer;
+    }
+
+    private static void Return(ArrayBufferWriter<byte> buffer)
+    {
+        if (buffer.Capacity <= MaxRetainedBuffer)
+        {
+            t_buffer = buffer;
+        }
+    }
+
+    private static void Add(ArrayBufferWriter<byte> buffer, string? value)
+    {
+        if (value is null)
+        {
+            AddAbsent(buffer);
+            return;
+        }
+
+        var span = buffer.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(value.Length));
+        var length = Encoding.UTF8.GetBytes(value, span[4..]);
+        BinaryPrimitives.WriteInt32BigEndian(span, length);
+        buffer.Advance(4 + length);
+    }
+
+    private static void Add(ArrayBufferWriter<byte> buffer, DateTimeOffset? value) => Add(buffer, value?.UtcTicks);
+
+    private static void Add(ArrayBufferWriter<byte> buffer, long? value)
+    {
+        if (value is not { } number)
+        {
+            AddAbsent(buffer);
+            return;
+        }
+
+        var span = buffer.GetSpan(4 + 20);
+        if (!number.TryFormat(span[4..], out var length, default, CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException("A 64-bit number did not fit in 20 bytes.");
+        }
+
+        BinaryPrimitives.WriteInt32BigEndian(span, length);
+        buffer.Advance(4 + length);
+    }
+
+    private static void Add(ArrayBufferWriter<byte> buffer, byte[] value)
+    {
+        var span = buffer.GetSpan(4 + value.Length);
+        BinaryPrimitives.WriteInt32BigEndian(span, value.Length);
+        value.CopyTo(span[4..]);
+        buffer.Advance(4 + value.Length);
+    }
+
+    private static void AddAbsent(ArrayBufferWriter<byte> buffer)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(buffer.GetSpan(4), -1);
+        buffer.Advance(4);
     }
 }
 

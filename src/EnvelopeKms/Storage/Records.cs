@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace EnvelopeKms.Storage;
 
 /// <summary>The stored form of a key: its metadata and its wrapped key material versions.</summary>
@@ -27,6 +29,12 @@ public sealed record KeyRecord
     public int? PendingDeletionWindowInDays { get; init; }
     /// <summary>The tags, ordered by tag key.</summary>
     public IReadOnlyList<KeyTag> Tags { get; init; } = [];
+    /// <summary>The automatic rotation period in days (90–2560), or <see langword="null"/> when automatic rotation is off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int? RotationPeriodInDays { get; init; }
+    /// <summary>When the next automatic rotation is due, while automatic rotation is on.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public DateTimeOffset? NextRotationDate { get; init; }
     /// <summary>The id of the material new encryptions use.</summary>
     public string? CurrentKeyMaterialId { get; init; }
     /// <summary>Every material version the key has; old ones stay to decrypt old ciphertexts.</summary>
@@ -49,6 +57,15 @@ public sealed record KeyMaterialRecord
     public required DateTimeOffset CreationDate { get; init; }
     /// <summary>The material wrapped by the root key; the wrap binds key id, material id, spec and usage.</summary>
     public required byte[] WrappedMaterial { get; init; }
+    /// <summary>How the material was made by a rotation, or <see langword="null"/> for a key's first material.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public KeyRotationType? RotationType { get; init; }
+    /// <summary>
+    /// How many encryptions with this material key-manager instances have reserved: an upper bound of the
+    /// encryptions it has done (instances reserve blocks ahead; a block unused at shutdown still counts).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public long EncryptionsReserved { get; init; }
 }
 
 /// <summary>The stored form of an alias.</summary>

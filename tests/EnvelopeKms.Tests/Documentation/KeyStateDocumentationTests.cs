@@ -168,6 +168,11 @@ public sealed class KeyStateDocumentationTests
         ["Decapsulate.KeyId"] = (f, r) => f.Kms.DecapsulateAsync(new DecapsulateRequest { KeyId = r, Ciphertext = new byte[768] }),
         ["Encapsulate.KeyId"] = (f, r) => f.Kms.EncapsulateAsync(new EncapsulateRequest { KeyId = r }),
         ["DeriveSharedSecret.KeyId"] = (f, r) => f.Kms.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = r, PublicKey = KeyManagement.OperationCatalog.PeerPublicKey }),
+        ["EnableKeyRotation.KeyId"] = (f, r) => f.Kms.EnableKeyRotationAsync(new EnableKeyRotationRequest { KeyId = r }),
+        ["DisableKeyRotation.KeyId"] = (f, r) => f.Kms.DisableKeyRotationAsync(new DisableKeyRotationRequest { KeyId = r }),
+        ["GetKeyRotationStatus.KeyId"] = (f, r) => f.Kms.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { KeyId = r }),
+        ["RotateKeyOnDemand.KeyId"] = (f, r) => f.Kms.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = r }),
+        ["ListKeyRotations.KeyId"] = (f, r) => f.Kms.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = r }),
     };
 
     // ------------------------------------------------------------------ Markdown

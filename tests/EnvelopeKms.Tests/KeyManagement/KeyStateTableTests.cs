@@ -67,7 +67,7 @@ public sealed class KeyStateTableTests
     [Fact]
     public void The_table_has_a_row_for_every_operation_on_an_existing_key_and_none_for_the_others()
     {
-        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey];
+        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey];
 
         Assert.Equal(Enum.GetValues<KmsOperation>().Except(onNoKey).Order(), KeyStateRules.Operations.Order());
         Assert.Equal(KeyStateRules.Operations.Count * KeyStateRules.States.Count, KeyStateRules.Table.Count());
@@ -206,6 +206,11 @@ public sealed class KeyStateTableTests
             KmsOperation.DeriveSharedSecret => () => km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = id, PublicKey = OperationCatalog.PeerPublicKey }, Kms.Ct),
             KmsOperation.Decapsulate => () => km.DecapsulateAsync(new DecapsulateRequest { KeyId = id, Ciphertext = new byte[1088] }, Kms.Ct),
             KmsOperation.Encapsulate => () => km.EncapsulateAsync(new EncapsulateRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.EnableKeyRotation => () => km.EnableKeyRotationAsync(new EnableKeyRotationRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.DisableKeyRotation => () => km.DisableKeyRotationAsync(new DisableKeyRotationRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.GetKeyRotationStatus => () => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.RotateKeyOnDemand => () => km.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.ListKeyRotations => () => km.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = id }, Kms.Ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "No invocation for this operation; add one."),
         };
     }

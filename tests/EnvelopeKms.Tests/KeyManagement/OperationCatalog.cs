@@ -45,12 +45,17 @@ internal sealed class OperationCatalog : IDisposable
         ["DeriveSharedSecret"] = KmsOperation.DeriveSharedSecret,
         ["Decapsulate"] = KmsOperation.Decapsulate,
         ["Encapsulate"] = KmsOperation.Encapsulate,
+        ["EnableKeyRotation"] = KmsOperation.EnableKeyRotation,
+        ["DisableKeyRotation"] = KmsOperation.DisableKeyRotation,
+        ["GetKeyRotationStatus"] = KmsOperation.GetKeyRotationStatus,
+        ["RotateKeyOnDemand"] = KmsOperation.RotateKeyOnDemand,
+        ["ListKeyRotations"] = KmsOperation.ListKeyRotations,
     };
 
     /// <summary>Operations that use key material and so record a key-material id.</summary>
     public static readonly IReadOnlySet<string> CryptoOperations = new HashSet<string>
     {
-        "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+        "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "RotateKeyOnDemand",
     };
 
     /// <summary>Operations that name the main key and so record its key id.</summary>
@@ -168,6 +173,11 @@ internal sealed class OperationCatalog : IDisposable
             "DeriveSharedSecret" => DisposeAsync(km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { Caller = caller, KeyId = AgreementKey.KeyId, PublicKey = PeerPublicKey }, ct)),
             "Decapsulate" => DisposeAsync(km.DecapsulateAsync(new DecapsulateRequest { Caller = caller, KeyId = KemKey.KeyId, Ciphertext = new byte[1088] }, ct)),
             "Encapsulate" => DisposeAsync(km.EncapsulateAsync(new EncapsulateRequest { Caller = caller, KeyId = KemKey.KeyId }, ct)),
+            "EnableKeyRotation" => km.EnableKeyRotationAsync(new EnableKeyRotationRequest { Caller = caller, KeyId = id, RotationPeriodInDays = 90 }, ct),
+            "DisableKeyRotation" => km.DisableKeyRotationAsync(new DisableKeyRotationRequest { Caller = caller, KeyId = id }, ct),
+            "GetKeyRotationStatus" => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { Caller = caller, KeyId = id }, ct),
+            "RotateKeyOnDemand" => km.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { Caller = caller, KeyId = id }, ct),
+            "ListKeyRotations" => km.ListKeyRotationsAsync(new ListKeyRotationsRequest { Caller = caller, KeyId = id }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -210,6 +220,11 @@ internal sealed class OperationCatalog : IDisposable
             "DeriveSharedSecret" => (() => km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = SigningKey.KeyId, PublicKey = PeerPublicKey }, ct), "InvalidKeyUsageException"),
             "Decapsulate" => (() => km.DecapsulateAsync(new DecapsulateRequest { KeyId = KemKey.KeyId, Ciphertext = new byte[1087] }, ct), "InvalidCiphertextException"),
             "Encapsulate" => (() => km.EncapsulateAsync(new EncapsulateRequest { KeyId = SigningKey.KeyId }, ct), "InvalidKeyUsageException"),
+            "EnableKeyRotation" => (() => km.EnableKeyRotationAsync(new EnableKeyRotationRequest { KeyId = id, RotationPeriodInDays = 89 }, ct), "ValidationException"),
+            "DisableKeyRotation" => (() => km.DisableKeyRotationAsync(new DisableKeyRotationRequest { KeyId = MacKey.KeyId }, ct), "UnsupportedOperationException"),
+            "GetKeyRotationStatus" => (() => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { KeyId = Alias }, ct), "NotFoundException"),
+            "RotateKeyOnDemand" => (() => km.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = SigningKey.KeyId }, ct), "UnsupportedOperationException"),
+            "ListKeyRotations" => (() => km.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = id, Limit = 1001 }, ct), "ValidationException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }

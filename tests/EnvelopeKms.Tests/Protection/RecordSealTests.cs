@@ -89,7 +89,7 @@ public sealed class RecordSealTests : IDisposable
             "material list" => r with { KeyMaterials = [.. r.KeyMaterials, .. otherRecord.KeyMaterials] },
             "seal removed" => r with { Seal = null },
             "seal of another key" => r with { Seal = otherRecord.Seal },
-            _ => otherRecord with { KeyId = r.KeyId },
+            _ => otherRecord with { KeyId = r.KeyId, Version = r.Version },
         });
 
         await Assert.ThrowsAsync<KmsStorageIntegrityException>(() => kms.Manager.DescribeKeyAsync(victim, Ct));
