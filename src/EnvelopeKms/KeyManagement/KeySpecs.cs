@@ -147,9 +147,12 @@ internal static class KeySpecs
     };
 
     /// <summary>Generates the key pair of an asymmetric spec; returns the private key as PKCS#8 DER (the caller zeroes it). The same PKCS#8 serves every usage of the spec.</summary>
-    public static byte[] GenerateAsymmetricKey(KeySpec spec)
+    public static byte[] GenerateAsymmetricKey(KeySpec spec) => GenerateAsymmetricKeyPair(spec).Pkcs8;
+
+    /// <summary>Generates the key pair of an asymmetric spec: the private key as PKCS#8 DER (the caller zeroes it) and the public key as SPKI DER.</summary>
+    public static (byte[] Pkcs8, byte[] Spki) GenerateAsymmetricKeyPair(KeySpec spec)
     {
-        var (pkcs8, _) = spec switch
+        return spec switch
         {
             KeySpec.Rsa2048 => RsaSignatures.GenerateKeyPair(2048),
             KeySpec.Rsa3072 => RsaSignatures.GenerateKeyPair(3072),
@@ -159,7 +162,6 @@ internal static class KeySpecs
             KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024 => MlKem.GenerateKeyPair(MlKemSetOf(spec)),
             _ => GenerateEcdsa(spec),
         };
-        return pkcs8;
     }
 
     private static (byte[], byte[]) GenerateEcdsa(KeySpec spec)

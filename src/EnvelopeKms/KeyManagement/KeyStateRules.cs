@@ -61,6 +61,8 @@ public static class KeyStateRules
         [KmsOperation.DeriveSharedSecret] =            [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.Decapsulate] =                   [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.Encapsulate] =                   [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.GenerateDataKeyPair] =           [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.GenerateDataKeyPairWithoutPlaintext] = [A, D,      X,      X,      X,      X,       X,       X],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>
