@@ -45,12 +45,15 @@ internal sealed class OperationCatalog : IDisposable
         ["DeriveSharedSecret"] = KmsOperation.DeriveSharedSecret,
         ["Decapsulate"] = KmsOperation.Decapsulate,
         ["Encapsulate"] = KmsOperation.Encapsulate,
+        ["GenerateDataKeyPair"] = KmsOperation.GenerateDataKeyPair,
+        ["GenerateDataKeyPairWithoutPlaintext"] = KmsOperation.GenerateDataKeyPairWithoutPlaintext,
     };
 
     /// <summary>Operations that use key material and so record a key-material id.</summary>
     public static readonly IReadOnlySet<string> CryptoOperations = new HashSet<string>
     {
         "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
     };
 
     /// <summary>Operations that name the main key and so record its key id.</summary>
@@ -168,6 +171,8 @@ internal sealed class OperationCatalog : IDisposable
             "DeriveSharedSecret" => DisposeAsync(km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { Caller = caller, KeyId = AgreementKey.KeyId, PublicKey = PeerPublicKey }, ct)),
             "Decapsulate" => DisposeAsync(km.DecapsulateAsync(new DecapsulateRequest { Caller = caller, KeyId = KemKey.KeyId, Ciphertext = new byte[1088] }, ct)),
             "Encapsulate" => DisposeAsync(km.EncapsulateAsync(new EncapsulateRequest { Caller = caller, KeyId = KemKey.KeyId }, ct)),
+            "GenerateDataKeyPair" => DisposeAsync(km.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest { Caller = caller, KeyId = id, KeyPairSpec = DataKeyPairSpec.EccNistP256, EncryptionContext = Context }, ct)),
+            "GenerateDataKeyPairWithoutPlaintext" => km.GenerateDataKeyPairWithoutPlaintextAsync(new GenerateDataKeyPairRequest { Caller = caller, KeyId = id, KeyPairSpec = DataKeyPairSpec.EccNistP256, EncryptionContext = Context }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -210,6 +215,8 @@ internal sealed class OperationCatalog : IDisposable
             "DeriveSharedSecret" => (() => km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = SigningKey.KeyId, PublicKey = PeerPublicKey }, ct), "InvalidKeyUsageException"),
             "Decapsulate" => (() => km.DecapsulateAsync(new DecapsulateRequest { KeyId = KemKey.KeyId, Ciphertext = new byte[1087] }, ct), "InvalidCiphertextException"),
             "Encapsulate" => (() => km.EncapsulateAsync(new EncapsulateRequest { KeyId = SigningKey.KeyId }, ct), "InvalidKeyUsageException"),
+            "GenerateDataKeyPair" => (() => km.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest { KeyId = MacKey.KeyId, KeyPairSpec = DataKeyPairSpec.EccNistP256 }, ct), "InvalidKeyUsageException"),
+            "GenerateDataKeyPairWithoutPlaintext" => (() => km.GenerateDataKeyPairWithoutPlaintextAsync(new GenerateDataKeyPairRequest { KeyId = id, KeyPairSpec = (DataKeyPairSpec)99 }, ct), "ValidationException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
