@@ -68,6 +68,15 @@ public interface IKeyManager
     /// <summary>Returns a new data key encrypted under a key only (<c>GenerateDataKeyWithoutPlaintext</c>).</summary>
     Task<GenerateDataKeyWithoutPlaintextResponse> GenerateDataKeyWithoutPlaintextAsync(GenerateDataKeyRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Returns a new asymmetric data key pair: the public key, the private key in plaintext, and the private key
+    /// encrypted under a symmetric key (<c>GenerateDataKeyPair</c>).
+    /// </summary>
+    Task<GenerateDataKeyPairResponse> GenerateDataKeyPairAsync(GenerateDataKeyPairRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a new asymmetric data key pair: the public key and the encrypted private key only (<c>GenerateDataKeyPairWithoutPlaintext</c>).</summary>
+    Task<GenerateDataKeyPairWithoutPlaintextResponse> GenerateDataKeyPairWithoutPlaintextAsync(GenerateDataKeyPairRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Computes the HMAC of a message with an HMAC key (<c>GenerateMac</c>).</summary>
     Task<GenerateMacResponse> GenerateMacAsync(GenerateMacRequest request, CancellationToken cancellationToken = default);
 

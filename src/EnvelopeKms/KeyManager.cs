@@ -643,14 +643,16 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         return RunAsync(KmsOperation.ReEncryptFrom, request, async ctx =>
         {
             ctx.EncryptionContext = request.SourceEncryptionContext;
-            InputValidation.ValidateAlgorithm(request.DestinationEncryptionAlgorithm, nameof(request.DestinationEncryptionAlgorithm));
+            if (!Enum.IsDefined(request.DestinationEncryptionAlgorithm))
+            {
+                throw new KmsValidationException($"{nameof(request.DestinationEncryptionAlgorithm)} is not a known encryption algorithm.");
+            }
+
             var destinationContext = EncryptionContextEncoding.Encode(request.DestinationEncryptionContext, nameof(request.DestinationEncryptionContext));
             var destinationId = _ids.Parse(request.DestinationKeyId, nameof(request.DestinationKeyId));
-            if (request.SourceEncryptionAlgorithm is EncryptionAlgorithm.RsaesOaepSha1 or EncryptionAlgorithm.RsaesOaepSha256)
-            {
-                throw new KmsInvalidKeyUsageException("ReEncrypt takes SYMMETRIC_DEFAULT ciphertexts only in this version; decrypt an RSA ciphertext with Decrypt.");
-            }
-            var (source, plaintext) = await DecryptCoreAsync(ctx, KmsOperation.ReEncryptFrom, request.CiphertextBlob, request.SourceEncryptionContext, request.SourceKeyId, nameof(request.SourceKeyId), request.SourceEncryptionAlgorithm, cancellationToken).ConfigureAwait(false);
+            var (source, plaintext) = request.SourceEncryptionAlgorithm is EncryptionAlgorithm.RsaesOaepSha1 or EncryptionAlgorithm.RsaesOaepSha256
+                ? await RsaDecryptCoreAsync(ctx, KmsOperation.ReEncryptFrom, request.CiphertextBlob, request.SourceEncryptionContext, nameof(request.SourceEncryptionContext), request.SourceKeyId, nameof(request.SourceKeyId), request.SourceEncryptionAlgorithm, cancellationToken).ConfigureAwait(false)
+                : await DecryptCoreAsync(ctx, KmsOperation.ReEncryptFrom, request.CiphertextBlob, request.SourceEncryptionContext, request.SourceKeyId, nameof(request.SourceKeyId), request.SourceEncryptionAlgorithm, cancellationToken).ConfigureAwait(false);
             try
             {
                 var sourceMaterialId = ctx.KeyMaterialId!;
@@ -658,7 +660,20 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 ctx.DestinationKeyId = destination.KeyId;
                 await AuthorizeAsync(ctx, KmsOperation.ReEncryptTo, destination, cancellationToken).ConfigureAwait(false);
                 KeyStateRules.Enforce(KmsOperation.ReEncryptTo, destination.KeyState, _ids.KeyArn(destination.KeyId));
-                var (blob, destinationMaterialId) = await EncryptCoreAsync(ctx, destination, plaintext, destinationContext, cancellationToken).ConfigureAwait(false);
+                byte[] blob;
+                string destinationMaterialId;
+                if (KeySpecs.IsRsaEncryption(destination.KeySpec, destination.KeyUsage))
+                {
+                    // The same rules as Encrypt with an RSA key: an RSA algorithm, no encryption context, the OAEP plaintext limit.
+                    blob = await RsaEncryptAsync(ctx, destination, request.DestinationEncryptionAlgorithm, request.DestinationEncryptionContext, plaintext, cancellationToken).ConfigureAwait(false);
+                    destinationMaterialId = ctx.KeyMaterialId!;
+                }
+                else
+                {
+                    InputValidation.ValidateAlgorithm(request.DestinationEncryptionAlgorithm, nameof(request.DestinationEncryptionAlgorithm));
+                    (blob, destinationMaterialId) = await EncryptCoreAsync(ctx, destination, plaintext, destinationContext, cancellationToken).ConfigureAwait(false);
+                }
+
                 ctx.KeyId = source.KeyId;
                 ctx.KeyMaterialId = sourceMaterialId;
                 return new ReEncryptResponse
@@ -668,8 +683,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                     KeyId = _ids.KeyArn(destination.KeyId),
                     SourceKeyMaterialId = sourceMaterialId,
                     DestinationKeyMaterialId = destinationMaterialId,
-                    SourceEncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault,
-                    DestinationEncryptionAlgorithm = EncryptionAlgorithm.SymmetricDefault,
+                    SourceEncryptionAlgorithm = request.SourceEncryptionAlgorithm,
+                    DestinationEncryptionAlgorithm = request.DestinationEncryptionAlgorithm,
                 };
             }
             finally
@@ -972,31 +987,37 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     /// <summary>RSAES-OAEP <c>Decrypt</c>: the key must be named, as AWS KMS requires for asymmetric ciphertexts.</summary>
     private async Task<DecryptResponse> RsaDecryptAsync(OperationContext ctx, DecryptRequest request, CancellationToken cancellationToken)
     {
-        if (request.CiphertextBlob.Length is 0 or > InputValidation.MaxCiphertextLength)
+        var (key, plaintext) = await RsaDecryptCoreAsync(ctx, KmsOperation.Decrypt, request.CiphertextBlob, request.EncryptionContext, nameof(request.EncryptionContext), request.KeyId, nameof(request.KeyId), request.EncryptionAlgorithm, cancellationToken).ConfigureAwait(false);
+        var forRecipient = SealForRecipient(ctx, ref plaintext);
+        return new DecryptResponse { Plaintext = plaintext, CiphertextForRecipient = forRecipient, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = request.EncryptionAlgorithm };
+    }
+
+    /// <summary>RSAES-OAEP decryption for <c>Decrypt</c> and <c>ReEncrypt</c>: the key must be named (the ciphertext does not name it); no encryption context.</summary>
+    private async Task<(KeyRecord Key, byte[] Plaintext)> RsaDecryptCoreAsync(OperationContext ctx, KmsOperation operation, ReadOnlyMemory<byte> blob, IReadOnlyDictionary<string, string>? encryptionContext, string contextParameterName, string? keyId, string keyParameterName, EncryptionAlgorithm algorithm, CancellationToken cancellationToken)
+    {
+        if (blob.Length is 0 or > InputValidation.MaxCiphertextLength)
         {
-            throw new KmsValidationException($"CiphertextBlob must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {request.CiphertextBlob.Length}.");
+            throw new KmsValidationException($"CiphertextBlob must be 1–{InputValidation.MaxCiphertextLength} bytes; it has {blob.Length}.");
         }
 
-        if (request.KeyId is null)
+        if (keyId is null)
         {
-            throw new KmsValidationException($"KeyId is required with {request.EncryptionAlgorithm.ToKmsName()}: asymmetric ciphertexts do not name their key.");
+            throw new KmsValidationException($"{keyParameterName} is required with {algorithm.ToKmsName()}: asymmetric ciphertexts do not name their key.");
         }
 
-        if (request.EncryptionContext is { Count: > 0 })
+        if (encryptionContext is { Count: > 0 })
         {
-            throw new KmsValidationException("EncryptionContext is not supported with asymmetric keys.");
+            throw new KmsValidationException($"{contextParameterName} is not supported with asymmetric keys.");
         }
 
-        var key = await UseKeyAsync(ctx, KmsOperation.Decrypt, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
+        var key = await UseKeyAsync(ctx, operation, keyId, keyParameterName, allowAlias: true, cancellationToken).ConfigureAwait(false);
         if (!KeySpecs.IsRsaEncryption(key.KeySpec, key.KeyUsage))
         {
-            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} {key.KeyUsage.ToKmsName()} key; {request.EncryptionAlgorithm.ToKmsName()} needs an RSA ENCRYPT_DECRYPT key.");
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} {key.KeyUsage.ToKmsName()} key; {algorithm.ToKmsName()} needs an RSA ENCRYPT_DECRYPT key.");
         }
 
         var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
-        var plaintext = RsaOaep.Decrypt(privateKey, request.CiphertextBlob.Span, KeySpecs.ToPrimitive(request.EncryptionAlgorithm));
-        var forRecipient = SealForRecipient(ctx, ref plaintext);
-        return new DecryptResponse { Plaintext = plaintext, CiphertextForRecipient = forRecipient, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = request.EncryptionAlgorithm };
+        return (key, RsaOaep.Decrypt(privateKey, blob.Span, KeySpecs.ToPrimitive(algorithm)));
     }
 
     private static int KeySizeOf(KeySpec spec) => spec switch
@@ -1341,17 +1362,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
     private async Task<(byte[] Blob, string MaterialId)> EncryptCoreAsync(OperationContext ctx, KeyRecord key, ReadOnlyMemory<byte> plaintext, byte[] encodedContext, CancellationToken cancellationToken)
     {
-        if (key.KeyUsage != KeyUsage.EncryptDecrypt)
-        {
-            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; encryption needs ENCRYPT_DECRYPT.");
-        }
-
-        if (key.KeySpec != KeySpec.SymmetricDefault)
-        {
-            // ReEncrypt's destination and GenerateDataKey take symmetric keys only, as in AWS KMS.
-            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} key; this operation needs a SYMMETRIC_DEFAULT key.");
-        }
-
+        RequireSymmetricEncryptionKey(key);
         var materialId = key.CurrentKeyMaterialId
             ?? throw new KmsKeyUnavailableException($"{_ids.KeyArn(key.KeyId)} has no key material.");
         if (key.Origin == KeyOrigin.AwsKms)
@@ -1364,6 +1375,20 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             ?? throw new KmsStorageIntegrityException($"The current key material of {_ids.KeyArn(key.KeyId)} is missing from its record.");
         ctx.KeyMaterialId = materialId;
         return (SymmetricCiphertext.Encrypt(material, key.KeyId, materialId, plaintext.Span, encodedContext), materialId);
+    }
+
+    /// <summary>Symmetric encryption (and GenerateDataKey, GenerateDataKeyPair) needs a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key, as in AWS KMS.</summary>
+    private void RequireSymmetricEncryptionKey(KeyRecord key)
+    {
+        if (key.KeyUsage != KeyUsage.EncryptDecrypt)
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; encryption needs ENCRYPT_DECRYPT.");
+        }
+
+        if (key.KeySpec != KeySpec.SymmetricDefault)
+        {
+            throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} is a {key.KeySpec.ToKmsName()} key; this operation needs a SYMMETRIC_DEFAULT key.");
+        }
     }
 
     private async Task<(KeyRecord Key, byte[] Plaintext)> DecryptCoreAsync(OperationContext ctx, KmsOperation operation, ReadOnlyMemory<byte> blob, IReadOnlyDictionary<string, string>? encryptionContext, string? expectedKeyId, string keyParameterName, EncryptionAlgorithm algorithm, CancellationToken cancellationToken)

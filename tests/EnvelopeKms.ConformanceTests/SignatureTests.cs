@@ -235,7 +235,7 @@ public sealed class SignatureTests
     public void Ml_dsa_refuses_digest_and_external_mu_messages_and_keys_of_another_parameter_set()
     {
         var (pkcs8, spki) = MlDsaSignatures.GenerateKeyPair(MlDsaParameterSet.MlDsa44);
-        Assert.Throws<KmsValidationException>(() => MlDsaSignatures.Sign(pkcs8, MlDsaParameterSet.MlDsa44, new byte[64], SignatureMessageType.ExternalMu));
+        Assert.Throws<KmsValidationException>(() => MlDsaSignatures.Sign(pkcs8, MlDsaParameterSet.MlDsa44, new byte[63], SignatureMessageType.ExternalMu));
         Assert.Throws<KmsValidationException>(() => MlDsaSignatures.Sign(pkcs8, MlDsaParameterSet.MlDsa44, new byte[32], SignatureMessageType.Digest));
         Assert.Throws<KmsValidationException>(() => MlDsaSignatures.Sign(pkcs8, MlDsaParameterSet.MlDsa65, Message, SignatureMessageType.Raw));
         Assert.Throws<KmsValidationException>(() => MlDsaSignatures.Verify(spki, MlDsaParameterSet.MlDsa65, Message, SignatureMessageType.Raw, new byte[3309]));

@@ -18,7 +18,7 @@ namespace EnvelopeKms.ConformanceTests;
 /// <item>rsa_pss_misc_test.json: every group uses parameters KMS does not offer (SHA-1/SHA-224 hashes or MGF hashes, salt lengths other than the hash length).</item>
 /// <item>ecdsa_secp256k1_sha256_bitcoin_test.json: the low-S ("bitcoin") rule; KMS ECC_SECG_P256K1 verifies standard ECDSA and accepts high-S signatures.</item>
 /// <item>Other rsa_* / ecdsa_* files (SHA-1, SHA-224, SHA-3, truncated SHA-512, other curves, curve/hash pairs KMS does not offer): not KMS algorithms.</item>
-/// <item>ML-DSA sign cases given only as µ (no message, "Internal"): EXTERNAL_MU is not offered yet (BouncyCastle 2.7 keeps signing from µ internal); they are counted as skipped, exactly.</item>
+/// <item>ML-DSA sign cases given only as µ (no message, "Internal"): BouncyCastle 2.7 keeps signing from µ internal, and EXTERNAL_MU goes through the platform's MLDsa (OpenSSL 3.5 or later), which signs hedged only, so these deterministic vectors cannot be reproduced byte for byte; they are counted as skipped, exactly.</item>
 /// </list>
 /// <para>secp256k1 uses the platform curve (present on Linux/Windows); where it is missing (macOS) its tests are reported skipped, never passed.</para>
 /// </summary>
@@ -139,7 +139,8 @@ public sealed class SignatureVectorTests
     /// (FIPS 204 rnd = 0) it must reproduce the expected signature byte for byte; the one "Randomized" case
     /// (its rnd cannot be injected) must produce a signature that verifies, and the expected one must
     /// verify too. Invalid cases (bad key encodings, over-long context) must be refused. Cases given only
-    /// as µ need EXTERNAL_MU, not offered yet: they are skipped and their number asserted exactly.
+    /// as µ would need deterministic signing from µ, which neither BouncyCastle 2.7 nor the platform's
+    /// MLDsa offers: they are skipped and their number asserted exactly.
     /// The seed files sign with the vector's PKCS#8 (or one built from the seed when absent); the noseed
     /// files with a PKCS#8 built around the expanded private key.
     /// </summary>

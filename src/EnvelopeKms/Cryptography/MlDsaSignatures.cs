@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Generators;
 using Org.BouncyCastle.Crypto.Parameters;
@@ -5,6 +6,10 @@ using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Pkcs;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.X509;
+
+// SignMu, VerifyMu and the PKCS#8/SPKI imports of the platform's MLDsa are marked experimental in .NET 10
+// (their ASN.1 forms follow drafts of the ML-DSA key encodings). They serve EXTERNAL_MU only.
+#pragma warning disable SYSLIB5006
 
 namespace EnvelopeKms.Cryptography;
 
@@ -20,8 +25,11 @@ internal enum MlDsaParameterSet
 /// ML-DSA (FIPS 204, pure, ML_DSA_SHAKE_256) via BouncyCastle: the platform's <c>MLDsa</c> needs OpenSSL
 /// 3.5 and reports unsupported here. Keys are PKCS#8 (seed-only form) and SPKI with the NIST OIDs.
 /// Signing is hedged (randomised) unless <c>deterministic</c> is asked for (used to reproduce vectors).
-/// Message types: RAW (at most 4096 bytes). EXTERNAL_MU is not offered yet (BouncyCastle 2.7 does not
-/// expose signing from µ); DIGEST is not an ML-DSA message type in KMS.
+/// Message types: RAW (at most 4096 bytes) through BouncyCastle, and EXTERNAL_MU (a 64-byte µ) through
+/// the platform's <c>MLDsa.SignMu</c>/<c>VerifyMu</c> when <c>MLDsa.IsSupported</c> (OpenSSL 3.5 or later):
+/// BouncyCastle 2.7 computes µ only inside its signer and has no public API to sign or verify from µ.
+/// Without platform ML-DSA, EXTERNAL_MU is <see cref="KmsUnsupportedOperationException"/> (after the length
+/// check). DIGEST is not an ML-DSA message type in KMS.
 /// </summary>
 internal static class MlDsaSignatures
 {
@@ -67,6 +75,13 @@ internal static class MlDsaSignatures
     internal static byte[] Sign(ReadOnlySpan<byte> pkcs8, MlDsaParameterSet set, ReadOnlySpan<byte> message, SignatureMessageType type, byte[] context, bool deterministic)
     {
         CheckMessage(message, type);
+        if (type == SignatureMessageType.ExternalMu)
+        {
+            // µ already binds the public key, the (empty) context and the message.
+            using var platformKey = ImportPlatformPrivate(pkcs8, set);
+            return platformKey.SignMu(message);
+        }
+
         CheckContext(context);
         var privateKey = ImportPrivate(pkcs8, set);
         var signer = new MLDsaSigner(Parameters(set), deterministic);
@@ -81,6 +96,12 @@ internal static class MlDsaSignatures
     internal static bool Verify(ReadOnlySpan<byte> spki, MlDsaParameterSet set, ReadOnlySpan<byte> message, SignatureMessageType type, ReadOnlySpan<byte> signature, byte[] context)
     {
         CheckMessage(message, type);
+        if (type == SignatureMessageType.ExternalMu)
+        {
+            using var platformKey = ImportPlatformPublic(spki, set);
+            return signature.Length == SignatureLength(set) && platformKey.VerifyMu(message, signature);
+        }
+
         CheckContext(context);
         var publicKey = ImportPublic(spki, set);
         if (signature.Length != SignatureLength(set))
@@ -102,10 +123,76 @@ internal static class MlDsaSignatures
                 SignatureInput.CheckRaw(message);
                 return;
             case SignatureMessageType.ExternalMu:
-                throw new KmsValidationException("EXTERNAL_MU is not supported yet for ML-DSA.");
+                if (message.Length != MuLength)
+                {
+                    throw new KmsValidationException($"An EXTERNAL_MU message is the {MuLength}-byte ML-DSA µ; it has {message.Length} bytes.");
+                }
+
+                if (!MLDsa.IsSupported)
+                {
+                    throw new KmsUnsupportedOperationException(ExternalMuUnsupportedMessage);
+                }
+
+                return;
             default:
                 throw new KmsValidationException($"Message type {type} is not supported for ML-DSA; use RAW.");
         }
+    }
+
+    /// <summary>The length of µ, FIPS 204's message representative (SHAKE256 output of 64 bytes).</summary>
+    public const int MuLength = 64;
+
+    /// <summary>Why EXTERNAL_MU fails where the platform has no ML-DSA.</summary>
+    internal const string ExternalMuUnsupportedMessage =
+        "EXTERNAL_MU is not supported on this platform: signing and verifying from µ needs the platform's ML-DSA "
+        + "(System.Security.Cryptography.MLDsa), which needs OpenSSL 3.5 or later, and BouncyCastle 2.7 exposes no API "
+        + "to sign or verify from µ. Sign the RAW message instead.";
+
+    private static MLDsaAlgorithm PlatformAlgorithm(MlDsaParameterSet set) => set switch
+    {
+        MlDsaParameterSet.MlDsa44 => MLDsaAlgorithm.MLDsa44,
+        MlDsaParameterSet.MlDsa65 => MLDsaAlgorithm.MLDsa65,
+        MlDsaParameterSet.MlDsa87 => MLDsaAlgorithm.MLDsa87,
+        _ => throw new KmsValidationException("Unsupported ML-DSA parameter set."),
+    };
+
+    /// <summary>The platform's ML-DSA key of a PKCS#8 private key (checked like <see cref="ImportPrivate"/> first).</summary>
+    private static MLDsa ImportPlatformPrivate(ReadOnlySpan<byte> pkcs8, MlDsaParameterSet set)
+    {
+        _ = ImportPrivate(pkcs8, set);
+        MLDsa key;
+        try
+        {
+            key = MLDsa.ImportPkcs8PrivateKey(pkcs8);
+        }
+        catch (CryptographicException e)
+        {
+            throw new KmsValidationException($"The private key is not a valid {set} key.", e);
+        }
+
+        return key.Algorithm == PlatformAlgorithm(set) ? key : DisposeAndFail(key, set);
+    }
+
+    private static MLDsa ImportPlatformPublic(ReadOnlySpan<byte> spki, MlDsaParameterSet set)
+    {
+        _ = ImportPublic(spki, set);
+        MLDsa key;
+        try
+        {
+            key = MLDsa.ImportSubjectPublicKeyInfo(spki);
+        }
+        catch (CryptographicException e)
+        {
+            throw new KmsValidationException($"The public key is not a valid {set} key.", e);
+        }
+
+        return key.Algorithm == PlatformAlgorithm(set) ? key : DisposeAndFail(key, set);
+    }
+
+    private static MLDsa DisposeAndFail(MLDsa key, MlDsaParameterSet set)
+    {
+        key.Dispose();
+        throw new KmsValidationException($"The key is not an {set} key.");
     }
 
     /// <summary>The SPKI of the public key of a PKCS#8 private key of <paramref name="set"/>.</summary>

@@ -19,7 +19,7 @@ internal enum SignatureMessageType
     /// <summary>A precomputed digest whose length must equal the algorithm's hash length.</summary>
     Digest,
 
-    /// <summary>The ML-DSA external µ (64 bytes). Not offered yet: BouncyCastle 2.7 keeps signing from µ internal.</summary>
+    /// <summary>The ML-DSA external µ (64 bytes), through the platform's MLDsa (BouncyCastle 2.7 keeps signing from µ internal); ML-DSA only.</summary>
     ExternalMu,
 }
 

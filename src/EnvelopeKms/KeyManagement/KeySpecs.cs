@@ -147,20 +147,19 @@ internal static class KeySpecs
     };
 
     /// <summary>Generates the key pair of an asymmetric spec; returns the private key as PKCS#8 DER (the caller zeroes it). The same PKCS#8 serves every usage of the spec.</summary>
-    public static byte[] GenerateAsymmetricKey(KeySpec spec)
+    public static byte[] GenerateAsymmetricKey(KeySpec spec) => GenerateAsymmetricKeyPair(spec).Pkcs8;
+
+    /// <summary>Generates the key pair of an asymmetric spec: the private key as PKCS#8 DER (the caller zeroes it) and the public key as SPKI DER.</summary>
+    public static (byte[] Pkcs8, byte[] Spki) GenerateAsymmetricKeyPair(KeySpec spec) => spec switch
     {
-        var (pkcs8, _) = spec switch
-        {
-            KeySpec.Rsa2048 => RsaSignatures.GenerateKeyPair(2048),
-            KeySpec.Rsa3072 => RsaSignatures.GenerateKeyPair(3072),
-            KeySpec.Rsa4096 => RsaSignatures.GenerateKeyPair(4096),
-            KeySpec.EccNistEdwards25519 => Ed25519Signatures.GenerateKeyPair(),
-            KeySpec.MlDsa44 or KeySpec.MlDsa65 or KeySpec.MlDsa87 => MlDsaSignatures.GenerateKeyPair(ParameterSet(spec)),
-            KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024 => MlKem.GenerateKeyPair(MlKemSetOf(spec)),
-            _ => GenerateEcdsa(spec),
-        };
-        return pkcs8;
-    }
+        KeySpec.Rsa2048 => RsaSignatures.GenerateKeyPair(2048),
+        KeySpec.Rsa3072 => RsaSignatures.GenerateKeyPair(3072),
+        KeySpec.Rsa4096 => RsaSignatures.GenerateKeyPair(4096),
+        KeySpec.EccNistEdwards25519 => Ed25519Signatures.GenerateKeyPair(),
+        KeySpec.MlDsa44 or KeySpec.MlDsa65 or KeySpec.MlDsa87 => MlDsaSignatures.GenerateKeyPair(ParameterSet(spec)),
+        KeySpec.MlKem512 or KeySpec.MlKem768 or KeySpec.MlKem1024 => MlKem.GenerateKeyPair(MlKemSetOf(spec)),
+        _ => GenerateEcdsa(spec),
+    };
 
     private static (byte[], byte[]) GenerateEcdsa(KeySpec spec)
     {

@@ -61,6 +61,8 @@ public static class KeyStateRules
         [KmsOperation.DeriveSharedSecret] =            [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.Decapsulate] =                   [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.Encapsulate] =                   [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.GenerateDataKeyPair] =           [A,      D,       X,      X,      X,      X,       X,       X],
+        [KmsOperation.GenerateDataKeyPairWithoutPlaintext] = [A, D,      X,      X,      X,      X,       X,       X],
         [KmsOperation.EnableKeyRotation] =             [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.DisableKeyRotation] =            [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.GetKeyRotationStatus] =          [A,      A,       A,      A,      A,      A,       A,       A],

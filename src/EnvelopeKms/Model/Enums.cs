@@ -115,7 +115,11 @@ public enum MessageType
     Raw = 1,
     /// <summary><c>DIGEST</c>: a digest already made with the algorithm's hash; its length must be that hash's.</summary>
     Digest,
-    /// <summary><c>EXTERNAL_MU</c>: the ML-DSA µ (64 bytes). Not supported yet.</summary>
+    /// <summary>
+    /// <c>EXTERNAL_MU</c>: the ML-DSA µ (exactly 64 bytes, FIPS 204's message representative). Signed and
+    /// verified through the platform's <c>MLDsa</c>, which needs OpenSSL 3.5 or later; elsewhere
+    /// <see cref="KmsUnsupportedOperationException"/>.
+    /// </summary>
     ExternalMu,
 }
 
@@ -216,6 +220,37 @@ public enum DataKeySpec
     Aes256 = 1,
     /// <summary><c>AES_128</c>: 16 bytes.</summary>
     Aes128,
+}
+
+/// <summary>
+/// The type of a data key pair (<c>DataKeyPairSpec</c>) that <c>GenerateDataKeyPair</c> returns. AWS KMS's
+/// <c>SM2</c> (China Regions only) is not offered: <see cref="KmsNames.ParseDataKeyPairSpec"/> reports it as
+/// unsupported. The <c>ML_KEM_*</c> specs go beyond AWS KMS, which offers no ML-KEM data key pairs.
+/// </summary>
+public enum DataKeyPairSpec
+{
+    /// <summary><c>RSA_2048</c>.</summary>
+    Rsa2048 = 1,
+    /// <summary><c>RSA_3072</c>.</summary>
+    Rsa3072,
+    /// <summary><c>RSA_4096</c>.</summary>
+    Rsa4096,
+    /// <summary><c>ECC_NIST_P256</c>.</summary>
+    EccNistP256,
+    /// <summary><c>ECC_NIST_P384</c>.</summary>
+    EccNistP384,
+    /// <summary><c>ECC_NIST_P521</c>.</summary>
+    EccNistP521,
+    /// <summary><c>ECC_SECG_P256K1</c>.</summary>
+    EccSecgP256k1,
+    /// <summary><c>ECC_NIST_EDWARDS25519</c>: an Ed25519 key pair (RFC 8410 encodings).</summary>
+    EccNistEdwards25519,
+    /// <summary><c>ML_KEM_512</c> (FIPS 203; an EnvelopeKms extension): PKCS#8 and SubjectPublicKeyInfo with the id-alg-ml-kem OIDs.</summary>
+    MlKem512,
+    /// <summary><c>ML_KEM_768</c> (an EnvelopeKms extension).</summary>
+    MlKem768,
+    /// <summary><c>ML_KEM_1024</c> (an EnvelopeKms extension).</summary>
+    MlKem1024,
 }
 
 /// <summary>The outcome recorded for an operation.</summary>

@@ -152,6 +152,66 @@ public static class KmsNames
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 
+    /// <summary>Returns the AWS KMS name of a data key pair spec.</summary>
+    public static string ToKmsName(this DataKeyPairSpec value) => value switch
+    {
+        DataKeyPairSpec.Rsa2048 => "RSA_2048",
+        DataKeyPairSpec.Rsa3072 => "RSA_3072",
+        DataKeyPairSpec.Rsa4096 => "RSA_4096",
+        DataKeyPairSpec.EccNistP256 => "ECC_NIST_P256",
+        DataKeyPairSpec.EccNistP384 => "ECC_NIST_P384",
+        DataKeyPairSpec.EccNistP521 => "ECC_NIST_P521",
+        DataKeyPairSpec.EccSecgP256k1 => "ECC_SECG_P256K1",
+        DataKeyPairSpec.EccNistEdwards25519 => "ECC_NIST_EDWARDS25519",
+        DataKeyPairSpec.MlKem512 => "ML_KEM_512",
+        DataKeyPairSpec.MlKem768 => "ML_KEM_768",
+        DataKeyPairSpec.MlKem1024 => "ML_KEM_1024",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>The AWS KMS name <c>SM2</c>, a key spec and data key pair spec this version does not offer.</summary>
+    private const string Sm2 = "SM2";
+
+    /// <summary>Why <c>SM2</c> is not offered, for the error an adapter reports.</summary>
+    internal const string Sm2UnsupportedReason =
+        "AWS KMS offers SM2 only in its China Regions, and although BouncyCastle has SM2 primitives, "
+        + "the shared test vectors have no SM2 conformance vectors (Wycheproof has none), so SM2 could not be verified "
+        + "the way every other key spec here is.";
+
+    /// <summary>
+    /// Returns the key spec of an AWS KMS <c>KeySpec</c> name (<c>SYMMETRIC_DEFAULT</c>, <c>RSA_2048</c>, ...),
+    /// for adapters that receive wire names.
+    /// </summary>
+    /// <exception cref="KmsUnsupportedOperationException">The name is <c>SM2</c>, which AWS KMS lists but this version does not offer.</exception>
+    /// <exception cref="KmsValidationException">The name is not a key spec.</exception>
+    public static KeySpec ParseKeySpec(string name) => Parse<KeySpec>(name, "KeySpec", static v => v.ToKmsName());
+
+    /// <summary>Returns the data key pair spec of an AWS KMS <c>DataKeyPairSpec</c> name (<c>RSA_2048</c>, <c>ECC_NIST_P256</c>, ...).</summary>
+    /// <exception cref="KmsUnsupportedOperationException">The name is <c>SM2</c>, which AWS KMS lists but this version does not offer.</exception>
+    /// <exception cref="KmsValidationException">The name is not a data key pair spec.</exception>
+    public static DataKeyPairSpec ParseDataKeyPairSpec(string name) => Parse<DataKeyPairSpec>(name, "KeyPairSpec", static v => v.ToKmsName());
+
+    private static T Parse<T>(string name, string parameterName, Func<T, string> toName)
+        where T : struct, Enum
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        foreach (var value in Enum.GetValues<T>())
+        {
+            if (string.Equals(toName(value), name, StringComparison.Ordinal))
+            {
+                return value;
+            }
+        }
+
+        if (string.Equals(name, Sm2, StringComparison.Ordinal))
+        {
+            throw new KmsUnsupportedOperationException($"{parameterName} {Sm2} is not supported: {Sm2UnsupportedReason}");
+        }
+
+        throw new KmsValidationException($"{parameterName} '{Truncate(name)}' is not a known value; use {string.Join(", ", Enum.GetValues<T>().Select(toName))}.");
+    }
+
+    private static string Truncate(string name) => name.Length <= 64 ? name : name[..64] + "…";
     /// <summary>Returns the AWS KMS name of a key encryption mechanism.</summary>
     public static string ToKmsName(this KeyEncryptionMechanism value) => value switch
     {

@@ -65,6 +65,10 @@ public enum KmsOperation
     Decapsulate,
     /// <summary><c>Encapsulate</c> (ML-KEM, with the key's public key).</summary>
     Encapsulate,
+    /// <summary><c>GenerateDataKeyPair</c>.</summary>
+    GenerateDataKeyPair,
+    /// <summary><c>GenerateDataKeyPairWithoutPlaintext</c>.</summary>
+    GenerateDataKeyPairWithoutPlaintext,
     /// <summary><c>EnableKeyRotation</c>.</summary>
     EnableKeyRotation,
     /// <summary><c>DisableKeyRotation</c>.</summary>

@@ -167,6 +167,8 @@ public sealed class KeyStateDocumentationTests
         ["GetPublicKey.KeyId"] = (f, r) => f.Kms.GetPublicKeyAsync(new GetPublicKeyRequest { KeyId = r }),
         ["Decapsulate.KeyId"] = (f, r) => f.Kms.DecapsulateAsync(new DecapsulateRequest { KeyId = r, Ciphertext = new byte[768] }),
         ["Encapsulate.KeyId"] = (f, r) => f.Kms.EncapsulateAsync(new EncapsulateRequest { KeyId = r }),
+        ["GenerateDataKeyPair.KeyId"] = async (f, r) => (await f.Kms.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest { KeyId = r, KeyPairSpec = DataKeyPairSpec.EccNistP256 })).Dispose(),
+        ["GenerateDataKeyPairWithoutPlaintext.KeyId"] = (f, r) => f.Kms.GenerateDataKeyPairWithoutPlaintextAsync(new GenerateDataKeyPairRequest { KeyId = r, KeyPairSpec = DataKeyPairSpec.EccNistP256 }),
         ["DeriveSharedSecret.KeyId"] = (f, r) => f.Kms.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = r, PublicKey = KeyManagement.OperationCatalog.PeerPublicKey }),
         ["EnableKeyRotation.KeyId"] = (f, r) => f.Kms.EnableKeyRotationAsync(new EnableKeyRotationRequest { KeyId = r }),
         ["DisableKeyRotation.KeyId"] = (f, r) => f.Kms.DisableKeyRotationAsync(new DisableKeyRotationRequest { KeyId = r }),

@@ -7,8 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace EnvelopeKms.Tests.Documentation;
 
 /// <summary>
-/// The code examples of README.md live in the regions <c>readme-di</c>, <c>readme-console</c> and
-/// <c>readme-envelope</c> below: tests run them, another checks that README.md shows exactly this code.
+/// The code examples of README.md live in the regions <c>readme-di</c>, <c>readme-console</c>,
+/// <c>readme-envelope</c> and <c>readme-data-key-pair</c> below: tests run them, another checks that README.md shows exactly this code.
 /// </summary>
 public sealed class ReadmeExampleTests : IDisposable
 {
@@ -173,10 +173,48 @@ public sealed class ReadmeExampleTests : IDisposable
         Assert.Equal(2, statistics.DecryptHits);
     }
 
+    [Fact]
+    public async Task The_readme_data_key_pair_example_signs_with_a_pair_whose_stored_private_key_decrypts()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var services = new ServiceCollection();
+        services.AddEnvelopeKms(builder => builder.UseInMemoryKeyStore());
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        var kms = provider.GetRequiredService<IKeyManager>();
+        var created = await kms.CreateKeyAsync("Orders service secrets", ct);
+        await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/orders", TargetKeyId = created.KeyId }, ct);
+
+#pragma warning disable xUnit1051
+        #region readme-data-key-pair
+        // A key pair for use outside the key manager: keep the public key and the encrypted private key.
+        var signingContext = new Dictionary<string, string> { ["purpose"] = "invoice-signing" };
+        using var pair = await kms.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest
+        {
+            KeyId = "alias/orders",
+            KeyPairSpec = DataKeyPairSpec.EccNistP256,
+            EncryptionContext = signingContext,
+        });
+        using var signer = ECDsa.Create();
+        signer.ImportPkcs8PrivateKey(pair.PrivateKeyPlaintext, out _);
+        byte[] signature = signer.SignData("invoice 42"u8, HashAlgorithmName.SHA256);
+        // Publish pair.PublicKey (a SubjectPublicKeyInfo) and store pair.PrivateKeyCiphertextBlob;
+        // Decrypt it with the same context when you need to sign again. Disposing pair zeroes the private key.
+        #endregion
+#pragma warning restore xUnit1051
+
+        using var verifier = ECDsa.Create();
+        verifier.ImportSubjectPublicKeyInfo(pair.PublicKey, out _);
+        Assert.True(verifier.VerifyData("invoice 42"u8, signature, HashAlgorithmName.SHA256));
+        var stored = await kms.DecryptAsync(pair.PrivateKeyCiphertextBlob, signingContext, ct);
+        Assert.Equal(pair.PrivateKeyPlaintext, stored);
+        Assert.Equal(created.Arn, pair.KeyId);
+    }
+
     [Theory]
     [InlineData("readme-di")]
     [InlineData("readme-console")]
     [InlineData("readme-envelope")]
+    [InlineData("readme-data-key-pair")]
     public void The_readme_shows_exactly_the_code_of_the_tested_region(string region)
     {
         var code = Region(region);

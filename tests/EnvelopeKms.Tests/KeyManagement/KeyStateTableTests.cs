@@ -84,6 +84,7 @@ public sealed class KeyStateTableTests
         [
             KmsOperation.Encrypt, KmsOperation.Decrypt, KmsOperation.ReEncryptFrom, KmsOperation.ReEncryptTo,
             KmsOperation.GenerateDataKey, KmsOperation.GenerateDataKeyWithoutPlaintext,
+            KmsOperation.GenerateDataKeyPair, KmsOperation.GenerateDataKeyPairWithoutPlaintext,
         ];
         foreach (var operation in crypto)
         {
@@ -206,6 +207,8 @@ public sealed class KeyStateTableTests
             KmsOperation.DeriveSharedSecret => () => km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = id, PublicKey = OperationCatalog.PeerPublicKey }, Kms.Ct),
             KmsOperation.Decapsulate => () => km.DecapsulateAsync(new DecapsulateRequest { KeyId = id, Ciphertext = new byte[1088] }, Kms.Ct),
             KmsOperation.Encapsulate => () => km.EncapsulateAsync(new EncapsulateRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.GenerateDataKeyPair => async () => (await km.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest { KeyId = id, KeyPairSpec = DataKeyPairSpec.EccNistP256 }, Kms.Ct)).Dispose(),
+            KmsOperation.GenerateDataKeyPairWithoutPlaintext => () => km.GenerateDataKeyPairWithoutPlaintextAsync(new GenerateDataKeyPairRequest { KeyId = id, KeyPairSpec = DataKeyPairSpec.EccNistP256 }, Kms.Ct),
             KmsOperation.EnableKeyRotation => () => km.EnableKeyRotationAsync(new EnableKeyRotationRequest { KeyId = id }, Kms.Ct),
             KmsOperation.DisableKeyRotation => () => km.DisableKeyRotationAsync(new DisableKeyRotationRequest { KeyId = id }, Kms.Ct),
             KmsOperation.GetKeyRotationStatus => () => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { KeyId = id }, Kms.Ct),

@@ -45,6 +45,8 @@ internal sealed class OperationCatalog : IDisposable
         ["DeriveSharedSecret"] = KmsOperation.DeriveSharedSecret,
         ["Decapsulate"] = KmsOperation.Decapsulate,
         ["Encapsulate"] = KmsOperation.Encapsulate,
+        ["GenerateDataKeyPair"] = KmsOperation.GenerateDataKeyPair,
+        ["GenerateDataKeyPairWithoutPlaintext"] = KmsOperation.GenerateDataKeyPairWithoutPlaintext,
         ["EnableKeyRotation"] = KmsOperation.EnableKeyRotation,
         ["DisableKeyRotation"] = KmsOperation.DisableKeyRotation,
         ["GetKeyRotationStatus"] = KmsOperation.GetKeyRotationStatus,
@@ -56,6 +58,7 @@ internal sealed class OperationCatalog : IDisposable
     public static readonly IReadOnlySet<string> CryptoOperations = new HashSet<string>
     {
         "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "RotateKeyOnDemand",
+        "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
     };
 
     /// <summary>Operations that name the main key and so record its key id.</summary>
@@ -173,6 +176,8 @@ internal sealed class OperationCatalog : IDisposable
             "DeriveSharedSecret" => DisposeAsync(km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { Caller = caller, KeyId = AgreementKey.KeyId, PublicKey = PeerPublicKey }, ct)),
             "Decapsulate" => DisposeAsync(km.DecapsulateAsync(new DecapsulateRequest { Caller = caller, KeyId = KemKey.KeyId, Ciphertext = new byte[1088] }, ct)),
             "Encapsulate" => DisposeAsync(km.EncapsulateAsync(new EncapsulateRequest { Caller = caller, KeyId = KemKey.KeyId }, ct)),
+            "GenerateDataKeyPair" => DisposeAsync(km.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest { Caller = caller, KeyId = id, KeyPairSpec = DataKeyPairSpec.EccNistP256, EncryptionContext = Context }, ct)),
+            "GenerateDataKeyPairWithoutPlaintext" => km.GenerateDataKeyPairWithoutPlaintextAsync(new GenerateDataKeyPairRequest { Caller = caller, KeyId = id, KeyPairSpec = DataKeyPairSpec.EccNistP256, EncryptionContext = Context }, ct),
             "EnableKeyRotation" => km.EnableKeyRotationAsync(new EnableKeyRotationRequest { Caller = caller, KeyId = id, RotationPeriodInDays = 90 }, ct),
             "DisableKeyRotation" => km.DisableKeyRotationAsync(new DisableKeyRotationRequest { Caller = caller, KeyId = id }, ct),
             "GetKeyRotationStatus" => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { Caller = caller, KeyId = id }, ct),
@@ -220,6 +225,8 @@ internal sealed class OperationCatalog : IDisposable
             "DeriveSharedSecret" => (() => km.DeriveSharedSecretAsync(new DeriveSharedSecretRequest { KeyId = SigningKey.KeyId, PublicKey = PeerPublicKey }, ct), "InvalidKeyUsageException"),
             "Decapsulate" => (() => km.DecapsulateAsync(new DecapsulateRequest { KeyId = KemKey.KeyId, Ciphertext = new byte[1087] }, ct), "InvalidCiphertextException"),
             "Encapsulate" => (() => km.EncapsulateAsync(new EncapsulateRequest { KeyId = SigningKey.KeyId }, ct), "InvalidKeyUsageException"),
+            "GenerateDataKeyPair" => (() => km.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest { KeyId = MacKey.KeyId, KeyPairSpec = DataKeyPairSpec.EccNistP256 }, ct), "InvalidKeyUsageException"),
+            "GenerateDataKeyPairWithoutPlaintext" => (() => km.GenerateDataKeyPairWithoutPlaintextAsync(new GenerateDataKeyPairRequest { KeyId = id, KeyPairSpec = (DataKeyPairSpec)99 }, ct), "ValidationException"),
             "EnableKeyRotation" => (() => km.EnableKeyRotationAsync(new EnableKeyRotationRequest { KeyId = id, RotationPeriodInDays = 89 }, ct), "ValidationException"),
             "DisableKeyRotation" => (() => km.DisableKeyRotationAsync(new DisableKeyRotationRequest { KeyId = MacKey.KeyId }, ct), "UnsupportedOperationException"),
             "GetKeyRotationStatus" => (() => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { KeyId = Alias }, ct), "NotFoundException"),

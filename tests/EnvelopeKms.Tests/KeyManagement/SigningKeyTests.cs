@@ -157,10 +157,10 @@ public sealed class SigningKeyTests : IDisposable
         await Assert.ThrowsAsync<KmsValidationException>(() => SignAsync(kms.Manager, rsa.KeyId, SigningAlgorithm.RsassaPssSha512, new byte[48], MessageType.Digest));
         await Assert.ThrowsAsync<KmsValidationException>(() => VerifyAsync(kms.Manager, rsa.KeyId, SigningAlgorithm.RsassaPkcs1V15Sha256, new byte[33], new byte[256], MessageType.Digest));
         await Assert.ThrowsAsync<KmsValidationException>(() => SignAsync(kms.Manager, ed.KeyId, SigningAlgorithm.Ed25519PhSha512, new byte[32], MessageType.Digest));
-        // Pure Ed25519 and ML-DSA sign RAW messages only; EXTERNAL_MU is not offered yet.
+        // Pure Ed25519 and ML-DSA take no DIGEST; an EXTERNAL_MU is exactly 64 bytes (MlDsaExternalMuTests).
         await Assert.ThrowsAsync<KmsValidationException>(() => SignAsync(kms.Manager, ed.KeyId, SigningAlgorithm.Ed25519Sha512, new byte[64], MessageType.Digest));
         await Assert.ThrowsAsync<KmsValidationException>(() => SignAsync(kms.Manager, mlDsa.KeyId, SigningAlgorithm.MlDsaShake256, new byte[64], MessageType.Digest));
-        await Assert.ThrowsAsync<KmsValidationException>(() => SignAsync(kms.Manager, mlDsa.KeyId, SigningAlgorithm.MlDsaShake256, new byte[64], MessageType.ExternalMu));
+        await Assert.ThrowsAsync<KmsValidationException>(() => SignAsync(kms.Manager, mlDsa.KeyId, SigningAlgorithm.MlDsaShake256, new byte[63], MessageType.ExternalMu));
         // RAW is 1–4096 bytes; unknown enum values are refused.
         await Assert.ThrowsAsync<KmsValidationException>(() => SignAsync(kms.Manager, ec.KeyId, SigningAlgorithm.EcdsaSha384, new byte[4097]));
         await Assert.ThrowsAsync<KmsValidationException>(() => SignAsync(kms.Manager, ec.KeyId, SigningAlgorithm.EcdsaSha384, []));

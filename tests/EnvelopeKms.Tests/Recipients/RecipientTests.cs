@@ -79,6 +79,42 @@ public sealed class RecipientTests : IDisposable
         Assert.Null(decrypted.CiphertextForRecipient);
     }
 
+    [Fact]
+    public async Task GenerateDataKeyPair_with_a_recipient_returns_the_private_key_only_for_the_recipient()
+    {
+        using var kms = new RecipientKeyManager(_documents);
+        var keyId = await NewKeyAsync(kms.Manager);
+        var context = new Dictionary<string, string> { ["purpose"] = "enclave-signing" };
+
+        using var response = await kms.Manager.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest
+        {
+            KeyId = keyId, KeyPairSpec = DataKeyPairSpec.EccNistP256, EncryptionContext = context, Recipient = _documents.RecipientInfo(),
+        }, Ct);
+
+        Assert.Empty(response.PrivateKeyPlaintext);
+        var privateKey = _documents.Open(response.CiphertextForRecipient!);
+        using var decrypted = await kms.Manager.DecryptAsync(new DecryptRequest { CiphertextBlob = response.PrivateKeyCiphertextBlob, EncryptionContext = context }, Ct);
+        Assert.Equal(decrypted.Plaintext, privateKey);
+        using var signer = System.Security.Cryptography.ECDsa.Create();
+        signer.ImportPkcs8PrivateKey(privateKey, out _);
+        using var verifier = System.Security.Cryptography.ECDsa.Create();
+        verifier.ImportSubjectPublicKeyInfo(response.PublicKey, out _);
+        var signature = signer.SignData("enclave"u8, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        Assert.True(verifier.VerifyData("enclave"u8, signature, System.Security.Cryptography.HashAlgorithmName.SHA256));
+    }
+
+    [Fact]
+    public async Task GenerateDataKeyPairWithoutPlaintext_refuses_a_recipient()
+    {
+        using var kms = new RecipientKeyManager(_documents);
+        var keyId = await NewKeyAsync(kms.Manager);
+
+        await Assert.ThrowsAsync<KmsValidationException>(() => kms.Manager.GenerateDataKeyPairWithoutPlaintextAsync(new GenerateDataKeyPairRequest
+        {
+            KeyId = keyId, KeyPairSpec = DataKeyPairSpec.EccNistP256, Recipient = _documents.RecipientInfo(),
+        }, Ct));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(32)]
