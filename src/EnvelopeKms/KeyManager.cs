@@ -40,6 +40,13 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
     /// <summary>Public keys (SPKI) derived from the private keys of signing keys; not secret, so never zeroed.</summary>
     private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _publicKeys = new();
+
+    /// <summary>Imported platform key objects (RSA, ECDSA, ECDH) per key material; evicted with the key.</summary>
+    private readonly PlatformKeyCache _platformKeys = new();
+
+    /// <summary>The imported platform key objects, for tests.</summary>
+    internal PlatformKeyCache PlatformKeys => _platformKeys;
+    private readonly bool _fipsOnly;
     private RootKey? _rootKey;
     private readonly IKeyStoreChangeNotifier? _notifier;
     private readonly IKeyStore _innerStore;
@@ -96,6 +103,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _callerProvider = callerIdentityProvider ?? new FixedCallerIdentityProvider(CallerIdentity.AccountRoot(options.AccountId, options.Partition));
         _logger = loggerFactory.CreateLogger("EnvelopeKms.KeyManager");
         _maxRetries = options.MaxConflictRetries;
+        _fipsOnly = options.FipsApprovedAlgorithmsOnly;
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
@@ -131,6 +139,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             if (!KeySpecs.AllowsUsage(request.KeySpec, request.KeyUsage))
             {
                 throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} is not valid for {request.KeySpec.ToKmsName()} keys; use {KeySpecs.UsagesOf(request.KeySpec)}.");
+            }
+
+            if (_fipsOnly)
+            {
+                CryptoProvenance.RequireAllowedForNewKey(request.KeySpec);
             }
 
             if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore)
@@ -710,6 +723,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         });
     }
 
+    /// <summary>
+    /// Whether this key manager is restricted to FIPS-approved algorithms run by the platform's
+    /// cryptographic module (<see cref="EnvelopeKmsOptions.FipsApprovedAlgorithmsOnly"/>).
+    /// </summary>
+    public bool FipsApprovedAlgorithmsOnly => _fipsOnly;
+
     /// <summary>Whether <see cref="Dispose"/> disposes the store too (a key manager from <see cref="KeyManagerFactory"/> owns its store).</summary>
     internal bool OwnsStore { get; init; }
 
@@ -794,7 +813,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             ValidateSigning(request.SigningAlgorithm, request.MessageType);
             var key = await UseKeyAsync(ctx, KmsOperation.Sign, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
             var privateKey = await SigningMaterialAsync(ctx, key, request.SigningAlgorithm, cancellationToken).ConfigureAwait(false);
-            var signature = KeySpecs.Sign(key.KeySpec, privateKey, request.SigningAlgorithm, request.Message.Span, request.MessageType);
+            var signature = _platformKeys.Sign(key.KeyId, ctx.KeyMaterialId!, key.KeySpec, privateKey, request.SigningAlgorithm, request.Message.Span, request.MessageType);
             return new SignResponse { Signature = signature, SigningAlgorithm = request.SigningAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
         });
     }
@@ -815,7 +834,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             var key = await UseKeyAsync(ctx, KmsOperation.Verify, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
             var privateKey = await SigningMaterialAsync(ctx, key, request.SigningAlgorithm, cancellationToken).ConfigureAwait(false);
             var publicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey);
-            var valid = KeySpecs.Verify(key.KeySpec, publicKey, request.SigningAlgorithm, request.Message.Span, request.MessageType, request.Signature.Span);
+            var valid = _platformKeys.Verify(key.KeyId, ctx.KeyMaterialId!, key.KeySpec, publicKey, request.SigningAlgorithm, request.Message.Span, request.MessageType, request.Signature.Span);
             return new VerifyResponse { SignatureValid = valid, SigningAlgorithm = request.SigningAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
         });
     }
@@ -869,7 +888,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             }
 
             var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
-            var secret = Ecdh.DeriveSharedSecret(KeySpecs.EcdhCurveOf(key.KeySpec), privateKey, request.PublicKey.Span);
+            var secret = _platformKeys.DeriveSharedSecret(key.KeyId, ctx.KeyMaterialId!, KeySpecs.EcdhCurveOf(key.KeySpec), privateKey, request.PublicKey.Span);
             return new DeriveSharedSecretResponse { SharedSecret = secret, KeyId = _ids.KeyArn(key.KeyId), KeyAgreementAlgorithm = request.KeyAgreementAlgorithm };
         });
     }
@@ -946,7 +965,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             throw new KmsValidationException($"Plaintext must be at most {limit} bytes for {key.KeySpec.ToKmsName()} with {algorithm.ToKmsName()}; it has {plaintext.Length}.");
         }
 
-        return RsaOaep.Encrypt(publicKey, plaintext.Span, KeySpecs.ToPrimitive(algorithm));
+        return _platformKeys.RsaEncrypt(key.KeyId, ctx.KeyMaterialId!, publicKey, plaintext.Span, KeySpecs.ToPrimitive(algorithm));
     }
 
     /// <summary>RSAES-OAEP <c>Decrypt</c>: the key must be named, as AWS KMS requires for asymmetric ciphertexts.</summary>
@@ -974,7 +993,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
-        var plaintext = RsaOaep.Decrypt(privateKey, request.CiphertextBlob.Span, KeySpecs.ToPrimitive(request.EncryptionAlgorithm));
+        var plaintext = _platformKeys.RsaDecrypt(key.KeyId, ctx.KeyMaterialId!, privateKey, request.CiphertextBlob.Span, KeySpecs.ToPrimitive(request.EncryptionAlgorithm));
         return new DecryptResponse { Plaintext = plaintext, KeyId = _ids.KeyArn(key.KeyId), KeyMaterialId = ctx.KeyMaterialId!, EncryptionAlgorithm = request.EncryptionAlgorithm };
     }
 
@@ -1047,6 +1066,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         _materials.Clear();
+        _platformKeys.Dispose();
         _rootKey?.Dispose();
         _rootKeyGate.Dispose();
         if (OwnsStore && _innerStore is IDisposable disposable)
@@ -1273,6 +1293,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 _publicKeys.TryRemove((key.KeyId, material.KeyMaterialId), out _);
             }
 
+            _platformKeys.Evict(key.KeyId);
+
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.DeleteExpiredKey);
@@ -1421,6 +1443,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
     private async Task<byte[]?> GetMaterialAsync(KeyRecord key, string materialId, CancellationToken cancellationToken)
     {
+        // Every use of a key's material comes here first, so the FIPS option refuses it before any of its cryptography.
+        if (_fipsOnly)
+        {
+            CryptoProvenance.RequireAllowedForUse(key.KeySpec, _ids.KeyArn(key.KeyId));
+        }
+
         if (_materials.TryGetValue((key.KeyId, materialId), out var cached))
         {
             return cached;
@@ -1529,6 +1557,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     {
         if (!_disposed)
         {
+            EvictPlatformKeys(e.KeyId);
             RaiseKeyChanged(e.KeyId, e.AliasName, operation: null);
         }
     }
@@ -1540,7 +1569,17 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             return;
         }
 
+        EvictPlatformKeys(keyId);
         RaiseKeyChanged(keyId, aliasName, operation);
+    }
+
+    /// <summary>Drops the imported key objects of a changed key (disabled, scheduled for deletion, re-imported…); the next call imports again.</summary>
+    private void EvictPlatformKeys(string? keyId)
+    {
+        if (keyId is not null)
+        {
+            _platformKeys.Evict(keyId);
+        }
     }
 
     private void RaiseKeyChanged(string? keyId, string? aliasName, KmsOperation? operation)
