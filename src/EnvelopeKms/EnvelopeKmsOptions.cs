@@ -25,6 +25,17 @@ public sealed class EnvelopeKmsOptions
     /// bound (see <c>docs/rotation.md</c>).
     /// </summary>
     public long MaxEncryptionsPerKeyMaterial { get; set; } = 1L << 28;
+
+    /// <summary>
+    /// Restricts the key manager to FIPS-approved algorithms run by the platform's cryptographic module
+    /// (OpenSSL on Linux); <see langword="false"/> by default. When set, creating or using a key whose
+    /// algorithms are not FIPS-approved (<c>ECC_SECG_P256K1</c>) or run in BouncyCastle here
+    /// (<c>ECC_NIST_EDWARDS25519</c>, <c>ML_DSA_*</c>, <c>ML_KEM_*</c>, <c>HMAC_224</c>) is an
+    /// <see cref="KmsUnsupportedOperationException"/>, and an <see cref="Envelope.EnvelopeEncryptor"/> over
+    /// this key manager uses the platform's AES-GCM only. It restricts algorithms and providers; whether
+    /// OpenSSL itself runs its FIPS provider is the system's configuration, which is not checked here.
+    /// </summary>
+    public bool FipsApprovedAlgorithmsOnly { get; set; }
 }
 
 /// <summary>Validates <see cref="EnvelopeKmsOptions"/> at start-up.</summary>

@@ -1,3 +1,4 @@
+using EnvelopeKms.Cryptography;
 using System.Security.Cryptography;
 using EnvelopeKms.KeyManagement;
 using EnvelopeKms.Storage;
@@ -63,6 +64,11 @@ public sealed partial class KeyManager
     {
         ctx.EncryptionContext = request.EncryptionContext;
         var spec = KeySpecOf(request.KeyPairSpec);
+        if (_fipsOnly)
+        {
+            CryptoProvenance.RequireAllowedForNewKey(spec);
+        }
+
         var context = EncryptionContextEncoding.Encode(request.EncryptionContext);
         var key = await UseKeyAsync(ctx, operation, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
 

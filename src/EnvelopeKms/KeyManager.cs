@@ -42,6 +42,13 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
     /// <summary>Public keys (SPKI) derived from the private keys of signing keys; not secret, so never zeroed.</summary>
     private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _publicKeys = new();
+
+    /// <summary>Imported platform key objects (RSA, ECDSA, ECDH) per key material; evicted with the key.</summary>
+    private readonly PlatformKeyCache _platformKeys = new();
+
+    /// <summary>The imported platform key objects, for tests.</summary>
+    internal PlatformKeyCache PlatformKeys => _platformKeys;
+    private readonly bool _fipsOnly;
     private RootKey? _rootKey;
     private readonly IKeyStoreChangeNotifier? _notifier;
     private readonly IKeyStore _innerStore;
@@ -102,6 +109,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _recipientVerifier = recipientAttestationVerifier;
         _maxRetries = options.MaxConflictRetries;
         _maxEncryptionsPerKeyMaterial = options.MaxEncryptionsPerKeyMaterial;
+        _fipsOnly = options.FipsApprovedAlgorithmsOnly;
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
@@ -137,6 +145,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             if (!KeySpecs.AllowsUsage(request.KeySpec, request.KeyUsage))
             {
                 throw new KmsValidationException($"KeyUsage {request.KeyUsage.ToKmsName()} is not valid for {request.KeySpec.ToKmsName()} keys; use {KeySpecs.UsagesOf(request.KeySpec)}.");
+            }
+
+            if (_fipsOnly)
+            {
+                CryptoProvenance.RequireAllowedForNewKey(request.KeySpec);
             }
 
             if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore)
@@ -743,6 +756,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         });
     }
 
+    /// <summary>
+    /// Whether this key manager is restricted to FIPS-approved algorithms run by the platform's
+    /// cryptographic module (<see cref="EnvelopeKmsOptions.FipsApprovedAlgorithmsOnly"/>).
+    /// </summary>
+    public bool FipsApprovedAlgorithmsOnly => _fipsOnly;
+
     /// <summary>Whether <see cref="Dispose"/> disposes the store too (a key manager from <see cref="KeyManagerFactory"/> owns its store).</summary>
     internal bool OwnsStore { get; init; }
 
@@ -827,7 +846,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             ValidateSigning(request.SigningAlgorithm, request.MessageType);
             var key = await UseKeyAsync(ctx, KmsOperation.Sign, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
             var privateKey = await SigningMaterialAsync(ctx, key, request.SigningAlgorithm, cancellationToken).ConfigureAwait(false);
-            var signature = KeySpecs.Sign(key.KeySpec, privateKey, request.SigningAlgorithm, request.Message.Span, request.MessageType);
+            var signature = _platformKeys.Sign(key.KeyId, ctx.KeyMaterialId!, key.KeySpec, privateKey, request.SigningAlgorithm, request.Message.Span, request.MessageType);
             return new SignResponse { Signature = signature, SigningAlgorithm = request.SigningAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
         });
     }
@@ -848,7 +867,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             var key = await UseKeyAsync(ctx, KmsOperation.Verify, request.KeyId, nameof(request.KeyId), allowAlias: true, cancellationToken).ConfigureAwait(false);
             var privateKey = await SigningMaterialAsync(ctx, key, request.SigningAlgorithm, cancellationToken).ConfigureAwait(false);
             var publicKey = PublicKeyOf(key, ctx.KeyMaterialId!, privateKey);
-            var valid = KeySpecs.Verify(key.KeySpec, publicKey, request.SigningAlgorithm, request.Message.Span, request.MessageType, request.Signature.Span);
+            var valid = _platformKeys.Verify(key.KeyId, ctx.KeyMaterialId!, key.KeySpec, publicKey, request.SigningAlgorithm, request.Message.Span, request.MessageType, request.Signature.Span);
             return new VerifyResponse { SignatureValid = valid, SigningAlgorithm = request.SigningAlgorithm, KeyId = _ids.KeyArn(key.KeyId) };
         });
     }
@@ -903,7 +922,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             }
 
             var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
-            var secret = Ecdh.DeriveSharedSecret(KeySpecs.EcdhCurveOf(key.KeySpec), privateKey, request.PublicKey.Span);
+            var secret = _platformKeys.DeriveSharedSecret(key.KeyId, ctx.KeyMaterialId!, KeySpecs.EcdhCurveOf(key.KeySpec), privateKey, request.PublicKey.Span);
             var forRecipient = SealForRecipient(ctx, ref secret);
             return new DeriveSharedSecretResponse { SharedSecret = secret, CiphertextForRecipient = forRecipient, KeyId = _ids.KeyArn(key.KeyId), KeyAgreementAlgorithm = request.KeyAgreementAlgorithm };
         });
@@ -981,7 +1000,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             throw new KmsValidationException($"Plaintext must be at most {limit} bytes for {key.KeySpec.ToKmsName()} with {algorithm.ToKmsName()}; it has {plaintext.Length}.");
         }
 
-        return RsaOaep.Encrypt(publicKey, plaintext.Span, KeySpecs.ToPrimitive(algorithm));
+        return _platformKeys.RsaEncrypt(key.KeyId, ctx.KeyMaterialId!, publicKey, plaintext.Span, KeySpecs.ToPrimitive(algorithm));
     }
 
     /// <summary>RSAES-OAEP <c>Decrypt</c>: the key must be named, as AWS KMS requires for asymmetric ciphertexts.</summary>
@@ -1017,7 +1036,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
-        return (key, RsaOaep.Decrypt(privateKey, blob.Span, KeySpecs.ToPrimitive(algorithm)));
+        return (key, _platformKeys.RsaDecrypt(key.KeyId, ctx.KeyMaterialId!, privateKey, blob.Span, KeySpecs.ToPrimitive(algorithm)));
     }
 
     private static int KeySizeOf(KeySpec spec) => spec switch
@@ -1089,6 +1108,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         _materials.Clear();
+        _platformKeys.Dispose();
         _rootKey?.Dispose();
         _rootKeyGate.Dispose();
         if (OwnsStore && _innerStore is IDisposable disposable)
@@ -1325,6 +1345,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 _publicKeys.TryRemove((key.KeyId, material.KeyMaterialId), out _);
             }
 
+            _platformKeys.Evict(key.KeyId);
+
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.DeleteExpiredKey);
@@ -1484,6 +1506,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
     private async Task<byte[]?> GetMaterialAsync(KeyRecord key, string materialId, CancellationToken cancellationToken)
     {
+        // Every use of a key's material comes here first, so the FIPS option refuses it before any of its cryptography.
+        if (_fipsOnly)
+        {
+            CryptoProvenance.RequireAllowedForUse(key.KeySpec, _ids.KeyArn(key.KeyId));
+        }
+
         if (_materials.TryGetValue((key.KeyId, materialId), out var cached))
         {
             return cached;
@@ -1592,6 +1620,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     {
         if (!_disposed)
         {
+            EvictPlatformKeys(e.KeyId);
             RaiseKeyChanged(e.KeyId, e.AliasName, operation: null);
         }
     }
@@ -1603,7 +1632,17 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             return;
         }
 
+        EvictPlatformKeys(keyId);
         RaiseKeyChanged(keyId, aliasName, operation);
+    }
+
+    /// <summary>Drops the imported key objects of a changed key (disabled, scheduled for deletion, re-imported…); the next call imports again.</summary>
+    private void EvictPlatformKeys(string? keyId)
+    {
+        if (keyId is not null)
+        {
+            _platformKeys.Evict(keyId);
+        }
     }
 
     private void RaiseKeyChanged(string? keyId, string? aliasName, KmsOperation? operation)

@@ -108,10 +108,16 @@ internal static class Ecdh
     /// <summary>Derives the shared secret with a peer's uncompressed SEC 1 point (0x04 || X || Y).</summary>
     public static byte[] DeriveSharedSecretFromPoint(EcdhCurve curve, ReadOnlySpan<byte> privatePkcs8, ReadOnlySpan<byte> peerPoint)
     {
+        SubjectPublicKeyInfoValidation.CheckUncompressedPoint(peerPoint, FieldLength(curve));
+        using var ours = ImportPrivateKey(curve, privatePkcs8);
+        return DeriveSharedSecretFromPoint(curve, ours, peerPoint);
+    }
+
+    /// <summary>Derives the shared secret of an imported private key (from <see cref="ImportPrivateKey"/>) with a peer's uncompressed point.</summary>
+    internal static byte[] DeriveSharedSecretFromPoint(EcdhCurve curve, ECDiffieHellman ours, ReadOnlySpan<byte> peerPoint)
+    {
         var length = FieldLength(curve);
         SubjectPublicKeyInfoValidation.CheckUncompressedPoint(peerPoint, length);
-
-        using var ours = ImportPrivateKey(curve, privatePkcs8);
         using var peer = Create(curve);
         try
         {
@@ -138,7 +144,7 @@ internal static class Ecdh
         }
     }
 
-    private static ECDiffieHellman ImportPrivateKey(EcdhCurve curve, ReadOnlySpan<byte> pkcs8)
+    internal static ECDiffieHellman ImportPrivateKey(EcdhCurve curve, ReadOnlySpan<byte> pkcs8)
     {
         var ecdh = Create(curve);
         try

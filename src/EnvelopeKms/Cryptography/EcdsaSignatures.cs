@@ -82,16 +82,29 @@ internal static class EcdsaSignatures
     /// <summary>Signs and returns the DER (<c>SEQUENCE { r, s }</c>) signature.</summary>
     public static byte[] Sign(ReadOnlySpan<byte> pkcs8, EcdsaCurve curve, ReadOnlySpan<byte> message, SignatureMessageType type)
     {
-        var digest = SignatureInput.ToDigest(message, type, HashFor(curve));
         using var key = ImportPrivate(pkcs8, curve);
+        return Sign(key, curve, message, type);
+    }
+
+    /// <summary>Signs with an imported private key (from <see cref="ImportPrivate"/>) and returns the DER signature.</summary>
+    public static byte[] Sign(ECDsa key, EcdsaCurve curve, ReadOnlySpan<byte> message, SignatureMessageType type)
+    {
+        var digest = SignatureInput.ToDigest(message, type, HashFor(curve));
         return key.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence);
     }
 
     /// <summary>Verifies a DER signature, strictly: any encoding but minimal DER is <c>false</c>.</summary>
     public static bool Verify(ReadOnlySpan<byte> spki, EcdsaCurve curve, ReadOnlySpan<byte> message, SignatureMessageType type, ReadOnlySpan<byte> derSignature)
     {
-        var digest = SignatureInput.ToDigest(message, type, HashFor(curve));
+        SignatureInput.ToDigest(message, type, HashFor(curve)); // input errors before the key is read
         using var key = ImportPublic(spki, curve);
+        return Verify(key, curve, message, type, derSignature);
+    }
+
+    /// <summary>Verifies a DER signature with an imported key (from <see cref="ImportPublic"/>), strictly.</summary>
+    public static bool Verify(ECDsa key, EcdsaCurve curve, ReadOnlySpan<byte> message, SignatureMessageType type, ReadOnlySpan<byte> derSignature)
+    {
+        var digest = SignatureInput.ToDigest(message, type, HashFor(curve));
         var fieldLength = FieldLength(curve);
         Span<byte> p1363 = stackalloc byte[2 * fieldLength];
         return EcdsaDer.TryToP1363(derSignature, fieldLength, p1363) && VerifyFixed(key, digest, p1363);

@@ -24,6 +24,9 @@ internal enum Ed25519Variant
 /// </summary>
 internal static class Ed25519Signatures
 {
+    /// <summary>Where Ed25519 runs here (see <see cref="CryptoProvenance"/>).</summary>
+    public const CryptoProvider Provider = CryptoProvider.BouncyCastle;
+
     private const string Ed25519Oid = "1.3.101.112";
     public const int SignatureLength = 64;
 

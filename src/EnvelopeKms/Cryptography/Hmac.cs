@@ -21,6 +21,10 @@ internal enum HmacAlgorithm
 /// </summary>
 internal static class Hmac
 {
+    /// <summary>Where an HMAC algorithm runs here: SHA-224 in BouncyCastle (see <see cref="ComputeSha224"/>), the others on the platform.</summary>
+    public static CryptoProvider ProviderOf(HmacAlgorithm algorithm)
+        => algorithm == HmacAlgorithm.Sha224 ? CryptoProvider.BouncyCastle : CryptoProvider.Platform;
+
     /// <summary>The MAC length in bytes.</summary>
     public static int MacSize(HmacAlgorithm algorithm) => algorithm switch
     {

@@ -33,6 +33,9 @@ internal enum MlDsaParameterSet
 /// </summary>
 internal static class MlDsaSignatures
 {
+    /// <summary>Where ML-DSA runs here (see <see cref="CryptoProvenance"/>).</summary>
+    public const CryptoProvider Provider = CryptoProvider.BouncyCastle;
+
     public static MLDsaParameters Parameters(MlDsaParameterSet set) => set switch
     {
         MlDsaParameterSet.MlDsa44 => MLDsaParameters.ml_dsa_44,

@@ -34,6 +34,9 @@ internal enum MlKemParameterSet
 /// </summary>
 internal static class MlKem
 {
+    /// <summary>Where ML-KEM runs here (see <see cref="CryptoProvenance"/>).</summary>
+    public const CryptoProvider Provider = CryptoProvider.BouncyCastle;
+
     /// <summary>The length of every shared secret.</summary>
     public const int SharedSecretLength = 32;
 

@@ -45,6 +45,12 @@ internal static class RsaOaep
     public static byte[] Encrypt(ReadOnlySpan<byte> spki, ReadOnlySpan<byte> plaintext, RsaOaepAlgorithm algorithm)
     {
         using var rsa = ImportPublicKey(spki);
+        return Encrypt(rsa, plaintext, algorithm);
+    }
+
+    /// <summary>Encrypts to an imported public key (from <see cref="ImportPublicKey"/>).</summary>
+    public static byte[] Encrypt(RSA rsa, ReadOnlySpan<byte> plaintext, RsaOaepAlgorithm algorithm)
+    {
         var limit = MaxPlaintextLength(rsa.KeySize, algorithm);
         if (plaintext.Length > limit)
         {
@@ -61,6 +67,12 @@ internal static class RsaOaep
     public static byte[] Decrypt(ReadOnlySpan<byte> pkcs8, ReadOnlySpan<byte> ciphertext, RsaOaepAlgorithm algorithm)
     {
         using var rsa = ImportPrivateKey(pkcs8);
+        return Decrypt(rsa, ciphertext, algorithm);
+    }
+
+    /// <summary>Decrypts with an imported private key (from <see cref="ImportPrivateKey"/>); every failure is the same <see cref="KmsInvalidCiphertextException"/>.</summary>
+    public static byte[] Decrypt(RSA rsa, ReadOnlySpan<byte> ciphertext, RsaOaepAlgorithm algorithm)
+    {
         var modulusLength = (rsa.KeySize + 7) / 8;
         if (ciphertext.Length != modulusLength)
         {
@@ -95,7 +107,7 @@ internal static class RsaOaep
         return rsa.KeySize;
     }
 
-    private static RSA ImportPrivateKey(ReadOnlySpan<byte> pkcs8)
+    internal static RSA ImportPrivateKey(ReadOnlySpan<byte> pkcs8)
     {
         var rsa = RSA.Create();
         try
@@ -120,7 +132,7 @@ internal static class RsaOaep
         }
     }
 
-    private static RSA ImportPublicKey(ReadOnlySpan<byte> spki)
+    internal static RSA ImportPublicKey(ReadOnlySpan<byte> spki)
     {
         var rsa = RSA.Create();
         try

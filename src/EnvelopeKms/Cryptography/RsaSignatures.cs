@@ -45,16 +45,30 @@ internal static class RsaSignatures
 
     public static byte[] Sign(ReadOnlySpan<byte> pkcs8, RsaSignatureScheme scheme, SignatureHash hash, ReadOnlySpan<byte> message, SignatureMessageType type)
     {
-        var digest = SignatureInput.ToDigest(message, type, hash);
+        SignatureInput.ToDigest(message, type, hash); // input errors before the key is read
         using var rsa = ImportPrivate(pkcs8);
+        return Sign(rsa, scheme, hash, message, type);
+    }
+
+    /// <summary>Signs with an imported private key (from <see cref="ImportPrivate"/>).</summary>
+    public static byte[] Sign(RSA rsa, RsaSignatureScheme scheme, SignatureHash hash, ReadOnlySpan<byte> message, SignatureMessageType type)
+    {
+        var digest = SignatureInput.ToDigest(message, type, hash);
         return rsa.SignHash(digest, SignatureInput.Name(hash), Padding(scheme));
     }
 
     /// <summary>Verifies; a wrong signature is <c>false</c>. Bad inputs (key, message length) throw <see cref="KmsValidationException"/>.</summary>
     public static bool Verify(ReadOnlySpan<byte> spki, RsaSignatureScheme scheme, SignatureHash hash, ReadOnlySpan<byte> message, SignatureMessageType type, ReadOnlySpan<byte> signature)
     {
-        var digest = SignatureInput.ToDigest(message, type, hash);
+        SignatureInput.ToDigest(message, type, hash); // input errors before the key is read
         using var rsa = ImportPublic(spki);
+        return Verify(rsa, scheme, hash, message, type, signature);
+    }
+
+    /// <summary>Verifies with an imported public key (from <see cref="ImportPublic"/>); a wrong signature is <c>false</c>.</summary>
+    public static bool Verify(RSA rsa, RsaSignatureScheme scheme, SignatureHash hash, ReadOnlySpan<byte> message, SignatureMessageType type, ReadOnlySpan<byte> signature)
+    {
+        var digest = SignatureInput.ToDigest(message, type, hash);
         if (signature.Length != (rsa.KeySize + 7) / 8)
         {
             return false;

@@ -271,6 +271,7 @@ public static class EnvelopeKmsServiceCollectionExtensions
         services.TryAddSingleton<IKeyManager>(sp => sp.GetRequiredService<KeyManager>());
         services.AddOptions<EnvelopeOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EnvelopeOptions>, EnvelopeOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EnvelopeOptions>, EnvelopeOptionsFipsValidator>());
         services.TryAddSingleton<EnvelopeEncryptor>(sp => new EnvelopeEncryptor(
             sp.GetRequiredService<IKeyManager>(),
             sp.GetRequiredService<IOptions<EnvelopeOptions>>().Value,

@@ -57,6 +57,12 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
     private readonly IKeyManager _keyManager;
     private readonly TimeProvider _time;
     private readonly EnvelopeOptions _options;
+
+    /// <summary>
+    /// The backend in use: <see cref="EnvelopeOptions.Backend"/>, or <see cref="AeadBackend.Platform"/>
+    /// when the key manager is restricted to FIPS-approved algorithms of the platform's module.
+    /// </summary>
+    internal AeadBackend Backend { get; }
     private readonly long _maxAgeTicks;
     private readonly ConcurrentDictionary<(string KeyId, string Context, byte Suite), EncryptSlot> _slots = new();
     private readonly ConcurrentDictionary<byte[], DataKeyEntry> _decryptEntries = new(HeaderComparer.Instance);
@@ -85,8 +91,16 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
             throw new OptionsValidationException(Options.DefaultName, typeof(EnvelopeOptions), validation.Failures);
         }
 
+        var fipsOnly = keyManager is KeyManager { FipsApprovedAlgorithmsOnly: true };
+        var fipsValidation = EnvelopeOptionsValidator.ValidateForFips(options, fipsOnly);
+        if (fipsValidation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(EnvelopeOptions), fipsValidation.Failures);
+        }
+
         _keyManager = keyManager;
         _options = options;
+        Backend = fipsOnly ? AeadBackend.Platform : options.Backend;
         _time = timeProvider ?? TimeProvider.System;
         _maxAgeTicks = (long)Math.Min(long.MaxValue / 2, options.MaxDataKeyAge.TotalSeconds * _time.TimestampFrequency);
         _decryptLookup = _decryptEntries.GetAlternateLookup<ReadOnlySpan<byte>>();
@@ -444,7 +458,7 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
             EnvelopeFormat.DeriveKeys(response.Plaintext, salt, slot.Suite, dek, commitment);
             var header = EnvelopeFormat.BuildHeader(slot.Suite, wrappingKeyId, response.CiphertextBlob, slot.EncodedContext, salt, commitment, _options.StreamSegmentSize);
             var now = _time.GetTimestamp();
-            var entry = new DataKeyEntry(AeadKey.Create(dek, _options.Backend), header, wrappingKeyId, now, now + _maxAgeTicks, _options.MaxMessagesPerDataKey, _options.MaxBytesPerDataKey);
+            var entry = new DataKeyEntry(AeadKey.Create(dek, Backend), header, wrappingKeyId, now, now + _maxAgeTicks, _options.MaxMessagesPerDataKey, _options.MaxBytesPerDataKey);
             _encryptEntries.TryAdd(entry, 0);
             EnforceCapacity(_encryptEntries.Count, evictEncrypt: true);
             return entry;
@@ -609,7 +623,7 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
                 }
 
                 var now = _time.GetTimestamp();
-                return new DataKeyEntry(AeadKey.Create(dek, _options.Backend), header, keyId, now, now + _maxAgeTicks, long.MaxValue, long.MaxValue);
+                return new DataKeyEntry(AeadKey.Create(dek, Backend), header, keyId, now, now + _maxAgeTicks, long.MaxValue, long.MaxValue);
             }
             finally
             {

@@ -71,6 +71,35 @@ public sealed class EnvelopeOptionsValidator : IValidateOptions<EnvelopeOptions>
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>
+    /// Under <see cref="EnvelopeKmsOptions.FipsApprovedAlgorithmsOnly"/> only the platform's AES-GCM may
+    /// run: an explicit <see cref="AeadBackend.Libsodium"/> is refused (<see cref="AeadBackend.Automatic"/>
+    /// then means <see cref="AeadBackend.Platform"/>).
+    /// </summary>
+    internal static ValidateOptionsResult ValidateForFips(EnvelopeOptions options, bool fipsApprovedAlgorithmsOnly)
+        => fipsApprovedAlgorithmsOnly && options.Backend == AeadBackend.Libsodium
+            ? ValidateOptionsResult.Fail(
+                "EnvelopeOptions.Backend is Libsodium, but EnvelopeKmsOptions.FipsApprovedAlgorithmsOnly is set: only the platform's cryptographic module (OpenSSL) may run, "
+                + "and libsodium is not it. Use AeadBackend.Platform, or AeadBackend.Automatic, which then chooses the platform's AES-GCM.")
+            : ValidateOptionsResult.Success;
+}
+
+/// <summary>Checks <see cref="EnvelopeOptions"/> against the key manager's FIPS option at start-up (service container only).</summary>
+internal sealed class EnvelopeOptionsFipsValidator(IOptions<EnvelopeKmsOptions> kmsOptions) : IValidateOptions<EnvelopeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EnvelopeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            return EnvelopeOptionsValidator.ValidateForFips(options, kmsOptions.Value.FipsApprovedAlgorithmsOnly);
+        }
+        catch (OptionsValidationException)
+        {
+            return ValidateOptionsResult.Skip; // invalid EnvelopeKmsOptions are reported by their own validation
+        }
+    }
 }
 
 /// <summary>Counters of the data-key cache.</summary>

@@ -163,7 +163,7 @@ internal static class KeySpecs
 
     private static (byte[], byte[]) GenerateEcdsa(KeySpec spec)
     {
-        var curve = Curve(spec);
+        var curve = CurveOf(spec);
         if (!EcdsaSignatures.IsSupported(curve))
         {
             throw new KmsUnsupportedOperationException($"{spec.ToKmsName()} keys need a curve this platform's cryptography does not offer.");
@@ -184,7 +184,7 @@ internal static class KeySpecs
                 }
 
             case KeySpec.EccNistP256 or KeySpec.EccNistP384 or KeySpec.EccNistP521 or KeySpec.EccSecgP256k1:
-                using (var ec = EcdsaSignatures.ImportPrivate(pkcs8, Curve(spec)))
+                using (var ec = EcdsaSignatures.ImportPrivate(pkcs8, CurveOf(spec)))
                 {
                     return ec.ExportSubjectPublicKeyInfo();
                 }
@@ -204,7 +204,7 @@ internal static class KeySpecs
         var messageType = ToPrimitive(type);
         return algorithm switch
         {
-            SigningAlgorithm.EcdsaSha256 or SigningAlgorithm.EcdsaSha384 or SigningAlgorithm.EcdsaSha512 => EcdsaSignatures.Sign(pkcs8, Curve(spec), message, messageType),
+            SigningAlgorithm.EcdsaSha256 or SigningAlgorithm.EcdsaSha384 or SigningAlgorithm.EcdsaSha512 => EcdsaSignatures.Sign(pkcs8, CurveOf(spec), message, messageType),
             SigningAlgorithm.Ed25519Sha512 => Ed25519Signatures.Sign(pkcs8, Ed25519Variant.Pure, message, messageType),
             SigningAlgorithm.Ed25519PhSha512 => Ed25519Signatures.Sign(pkcs8, Ed25519Variant.Prehash, message, messageType),
             SigningAlgorithm.MlDsaShake256 => MlDsaSignatures.Sign(pkcs8, ParameterSet(spec), message, messageType),
@@ -218,7 +218,7 @@ internal static class KeySpecs
         var messageType = ToPrimitive(type);
         return algorithm switch
         {
-            SigningAlgorithm.EcdsaSha256 or SigningAlgorithm.EcdsaSha384 or SigningAlgorithm.EcdsaSha512 => EcdsaSignatures.Verify(spki, Curve(spec), message, messageType, signature),
+            SigningAlgorithm.EcdsaSha256 or SigningAlgorithm.EcdsaSha384 or SigningAlgorithm.EcdsaSha512 => EcdsaSignatures.Verify(spki, CurveOf(spec), message, messageType, signature),
             SigningAlgorithm.Ed25519Sha512 => Ed25519Signatures.Verify(spki, Ed25519Variant.Pure, message, messageType, signature),
             SigningAlgorithm.Ed25519PhSha512 => Ed25519Signatures.Verify(spki, Ed25519Variant.Prehash, message, messageType, signature),
             SigningAlgorithm.MlDsaShake256 => MlDsaSignatures.Verify(spki, ParameterSet(spec), message, messageType, signature),
@@ -226,14 +226,15 @@ internal static class KeySpecs
         };
     }
 
-    private static SignatureMessageType ToPrimitive(MessageType type) => type switch
+    public static SignatureMessageType ToPrimitive(MessageType type) => type switch
     {
         MessageType.Raw => SignatureMessageType.Raw,
         MessageType.Digest => SignatureMessageType.Digest,
         _ => SignatureMessageType.ExternalMu,
     };
 
-    private static EcdsaCurve Curve(KeySpec spec) => spec switch
+    /// <summary>The ECDSA curve of an ECC spec.</summary>
+    public static EcdsaCurve CurveOf(KeySpec spec) => spec switch
     {
         KeySpec.EccNistP256 => EcdsaCurve.P256,
         KeySpec.EccNistP384 => EcdsaCurve.P384,
@@ -249,6 +250,9 @@ internal static class KeySpecs
         KeySpec.MlDsa87 => MlDsaParameterSet.MlDsa87,
         _ => throw new ArgumentOutOfRangeException(nameof(spec), spec, "Not an ML-DSA key spec."),
     };
+
+    /// <summary>The scheme and hash of an RSA signing algorithm.</summary>
+    public static (RsaSignatureScheme Scheme, SignatureHash Hash) RsaSchemeOf(SigningAlgorithm algorithm) => (RsaScheme(algorithm), RsaHash(algorithm));
 
     private static RsaSignatureScheme RsaScheme(SigningAlgorithm algorithm)
         => algorithm is SigningAlgorithm.RsassaPssSha256 or SigningAlgorithm.RsassaPssSha384 or SigningAlgorithm.RsassaPssSha512
