@@ -37,6 +37,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     private readonly Identifiers _ids;
     private readonly int _maxRetries;
     private readonly long _maxEncryptionsPerKeyMaterial;
+
+    /// <summary>Per key, the fingerprint this instance first read or last relayed as a store change (see <see cref="RelayKeyChangeAsync"/>).</summary>
+    private readonly ConcurrentDictionary<string, KeyFingerprint> _relayedFingerprints = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _rootKeyGate = new(1, 1);
     private readonly ConcurrentDictionary<(string KeyId, string MaterialId), byte[]> _materials = new();
 
@@ -1238,6 +1241,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             throw new KmsNotFoundException($"Key '{_ids.KeyArn(keyId)}' does not exist.");
         }
 
+        _relayedFingerprints.TryAdd(key.KeyId, KeyFingerprint.Of(key));
         return await ApplyDueRotationAsync(ctx, key, cancellationToken).ConfigureAwait(false);
     }
 
@@ -1445,11 +1449,14 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         else
         {
             ctx.KeyId = header.KeyId;
-            key = await _store.GetKeyAsync(header.KeyId, cancellationToken).ConfigureAwait(false) is { } found
-                  && found.KeyManager != KeyManagerType.Owned
-                  && !await PurgeIfExpiredAsync(ctx, found, cancellationToken).ConfigureAwait(false)
-                ? await ApplyDueRotationAsync(ctx, found, cancellationToken).ConfigureAwait(false)
-                : throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
+            var found = await _store.GetKeyAsync(header.KeyId, cancellationToken).ConfigureAwait(false);
+            if (found is null || found.KeyManager == KeyManagerType.Owned || await PurgeIfExpiredAsync(ctx, found, cancellationToken).ConfigureAwait(false))
+            {
+                throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
+            }
+
+            _relayedFingerprints.TryAdd(found.KeyId, KeyFingerprint.Of(found));
+            key = await ApplyDueRotationAsync(ctx, found, cancellationToken).ConfigureAwait(false);
         }
 
         await AuthorizeAsync(ctx, operation, key, cancellationToken).ConfigureAwait(false);
@@ -1618,11 +1625,65 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
     private void OnStoreChanged(object? sender, KeyStoreChangedEventArgs e)
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        if (e is { KeyId: { } keyId, AliasName: null })
+        {
+            // A change of one key record: relay it unless only counters changed (see RelayKeyChangeAsync).
+            _ = RelayKeyChangeAsync(keyId);
+            return;
+        }
+
+        EvictPlatformKeys(e.KeyId);
+        RaiseKeyChanged(e.KeyId, e.AliasName, operation: null);
+    }
+
+    /// <summary>
+    /// Relays a store change of a key record as <see cref="KeyChanged"/>, except when what a cache of the
+    /// key's data keys depends on — state, deletion date, materials — is what this instance relayed or
+    /// first read last time: an encryption-count reservation (any instance's) rewrites the record
+    /// without changing any of it, and must not empty every instance's envelope caches.
+    /// </summary>
+    private async Task RelayKeyChangeAsync(string keyId)
+    {
+        try
+        {
+            var record = await _store.GetKeyAsync(keyId, CancellationToken.None).ConfigureAwait(false);
+            if (record is not null)
+            {
+                var fingerprint = KeyFingerprint.Of(record);
+                if (_relayedFingerprints.TryGetValue(keyId, out var last) && last == fingerprint)
+                {
+                    return;
+                }
+
+                _relayedFingerprints[keyId] = fingerprint;
+            }
+            else
+            {
+                _relayedFingerprints.TryRemove(keyId, out _);
+            }
+        }
+#pragma warning disable CA1031 // Unreadable now (store down, damaged record): relay, which is the safe side.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
         if (!_disposed)
         {
-            EvictPlatformKeys(e.KeyId);
-            RaiseKeyChanged(e.KeyId, e.AliasName, operation: null);
+            EvictPlatformKeys(keyId);
+            RaiseKeyChanged(keyId, aliasName: null, operation: null);
         }
+    }
+
+    /// <summary>What cached data keys of a key depend on: not its counters.</summary>
+    private readonly record struct KeyFingerprint(KeyState State, DateTimeOffset? DeletionDate, string? CurrentKeyMaterialId, int Materials)
+    {
+        public static KeyFingerprint Of(KeyRecord key) => new(key.KeyState, key.DeletionDate, key.CurrentKeyMaterialId, key.KeyMaterials.Count);
     }
 
     private void OnKeyChanged(string? keyId, string? aliasName, KmsOperation operation)

@@ -210,10 +210,48 @@ public sealed class ReadmeExampleTests : IDisposable
         Assert.Equal(created.Arn, pair.KeyId);
     }
 
+    [Fact]
+    public async Task The_readme_rotation_example_rotates_and_old_ciphertexts_still_decrypt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var services = new ServiceCollection();
+        services.AddEnvelopeKms(builder => builder.UseInMemoryKeyStore());
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        var kms = provider.GetRequiredService<IKeyManager>();
+        var created = await kms.CreateKeyAsync("Orders service secrets", ct);
+        await kms.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/orders", TargetKeyId = created.KeyId }, ct);
+        var context = new Dictionary<string, string> { ["table"] = "orders" };
+        var oldBlob = (await kms.EncryptAsync(new EncryptRequest { KeyId = "alias/orders", Plaintext = "card 4111"u8.ToArray(), EncryptionContext = context }, ct)).CiphertextBlob;
+        var keyId = created.KeyId;
+
+#pragma warning disable xUnit1051
+        #region readme-rotation
+        // Rotate every 180 days (a due rotation is applied before the key's next use), or right now.
+        await kms.EnableKeyRotationAsync(new EnableKeyRotationRequest { KeyId = keyId, RotationPeriodInDays = 180 });
+        var rotated = await kms.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = keyId });
+
+        // Same key id; old ciphertexts still decrypt. ReEncrypt moves one to the current material.
+        var moved = await kms.ReEncryptAsync(new ReEncryptRequest
+        {
+            CiphertextBlob = oldBlob,
+            SourceEncryptionContext = context,
+            DestinationKeyId = keyId,
+            DestinationEncryptionContext = context,
+        });
+        var versions = await kms.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = keyId });
+        #endregion
+#pragma warning restore xUnit1051
+
+        Assert.Equal(rotated.KeyMaterialId, moved.DestinationKeyMaterialId);
+        Assert.Equal(KeyRotationType.OnDemand, Assert.Single(versions.Items).RotationType);
+        Assert.Equal("card 4111"u8.ToArray(), await kms.DecryptAsync(oldBlob, context, ct));
+    }
+
     [Theory]
     [InlineData("readme-di")]
     [InlineData("readme-console")]
     [InlineData("readme-envelope")]
+    [InlineData("readme-rotation")]
     [InlineData("readme-data-key-pair")]
     public void The_readme_shows_exactly_the_code_of_the_tested_region(string region)
     {

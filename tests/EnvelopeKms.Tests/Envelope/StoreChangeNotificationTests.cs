@@ -41,6 +41,53 @@ public sealed class StoreChangeNotificationTests
     }
 
     [Fact]
+    public async Task Encryption_count_reservations_by_another_instance_do_not_empty_the_cache()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = new NotifyingKeyStore(new InMemoryKeyStore());
+        var options = new EnvelopeKmsOptions { MaxEncryptionsPerKeyMaterial = 2048 }; // Blocks of 2: a reservation every other encryption.
+        using var a = new TestKeyManager(store, options: options);
+        using var b = new TestKeyManager(store, options: options);
+        var key = await a.Manager.CreateKeyAsync("shared", ct);
+        using var encryptor = new EnvelopeEncryptor(b.Manager, null, b.Clock);
+        var protector = encryptor.CreateProtector(key.KeyId, Context);
+        protector.Encrypt([1]);
+        var seen = new List<KeyChangedEventArgs>();
+        b.Manager.KeyChanged += (_, e) => seen.Add(e);
+        var versionBefore = (await store.GetKeyAsync(key.KeyId, ct))!.Version;
+
+        for (var i = 0; i < 6; i++)
+        {
+            await a.Manager.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = new byte[] { 2 }, EncryptionContext = Context }, ct);
+        }
+
+        Assert.True((await store.GetKeyAsync(key.KeyId, ct))!.Version >= versionBefore + 3); // The reservations were written...
+        Assert.Empty(seen); // ...and did not reach b as key changes.
+        Assert.Equal(1, encryptor.CacheStatistics.Entries);
+    }
+
+    [Fact]
+    public async Task A_rotation_by_another_instance_evicts_the_cached_data_keys()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = new NotifyingKeyStore(new InMemoryKeyStore());
+        using var a = new TestKeyManager(store);
+        using var b = new TestKeyManager(store);
+        var key = await a.Manager.CreateKeyAsync("shared", ct);
+        using var encryptor = new EnvelopeEncryptor(b.Manager, null, b.Clock);
+        var protector = encryptor.CreateProtector(key.KeyId, Context);
+        var envelope = protector.Encrypt([1]);
+        var seen = new List<KeyChangedEventArgs>();
+        b.Manager.KeyChanged += (_, e) => seen.Add(e);
+
+        await a.Manager.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = key.KeyId }, ct);
+
+        Assert.Equal(key.KeyId, Assert.Single(seen).KeyId);
+        Assert.Equal(0, encryptor.CacheStatistics.Entries);
+        Assert.Equal([1], protector.Decrypt(envelope)); // The old data key still decrypts: its material is kept.
+    }
+
+    [Fact]
     public async Task A_reset_from_the_store_empties_every_cache_on_it()
     {
         var ct = TestContext.Current.CancellationToken;
