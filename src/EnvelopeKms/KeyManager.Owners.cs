@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using EnvelopeKms.KeyManagement;
 using EnvelopeKms.Storage;
 
@@ -115,7 +114,6 @@ public sealed partial class KeyManager
 
         var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        var materialId = Identifiers.NewKeyMaterialId();
         var record = new KeyRecord
         {
             KeyId = keyId,
@@ -129,21 +127,10 @@ public sealed partial class KeyManager
             KeyManager = owner,
             RotationPeriodInDays = DefaultRotationPeriodInDays,
             NextRotationDate = now.AddDays(DefaultRotationPeriodInDays),
-            CurrentKeyMaterialId = materialId,
         };
-        var material = GC.AllocateArray<byte>(KeySpecs.MaterialLength(KeySpec.SymmetricDefault), pinned: true);
-        RandomNumberGenerator.Fill(material);
-        try
-        {
-            record = record with
-            {
-                KeyMaterials = [new KeyMaterialRecord { KeyMaterialId = materialId, CreationDate = now, WrappedMaterial = rootKey.Wrap(material, WrapAssociatedData(record, materialId)) }],
-            };
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(material);
-        }
+        var material = NewSymmetricMaterial(rootKey, record, now, type: null);
+        var materialId = material.KeyMaterialId;
+        record = record with { CurrentKeyMaterialId = materialId, KeyMaterials = [material] };
 
         try
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using EnvelopeKms.Internal;
 using EnvelopeKms.KeyManagement;
+using EnvelopeKms.Protection;
 using EnvelopeKms.Storage;
 
 namespace EnvelopeKms;
@@ -264,30 +265,31 @@ public sealed partial class KeyManager
             next = due;
         }
 
+        var material = NewSymmetricMaterial(rootKey, key, now, type);
+        var rotated = key with
+        {
+            CurrentKeyMaterialId = material.KeyMaterialId,
+            NextRotationDate = next,
+            KeyMaterials = [.. key.KeyMaterials, material],
+        };
+        var result = await _store.UpdateKeyAsync(rotated, cancellationToken).ConfigureAwait(false);
+        Log.RotatedKey(_logger, key.KeyId, material.KeyMaterialId, type.ToKmsName());
+        return result;
+    }
+
+    /// <summary>New random symmetric material for <paramref name="key"/>, wrapped by the root key; the plaintext is zeroed.</summary>
+    private static KeyMaterialRecord NewSymmetricMaterial(RootKey rootKey, KeyRecord key, DateTimeOffset now, KeyRotationType? type)
+    {
         var materialId = Identifiers.NewKeyMaterialId();
         var material = GC.AllocateArray<byte>(KeySpecs.MaterialLength(key.KeySpec), pinned: true);
         RandomNumberGenerator.Fill(material);
-        var stored = false;
         try
         {
-            var wrapped = rootKey.Wrap(material, WrapAssociatedData(key, materialId));
-            var rotated = key with
-            {
-                CurrentKeyMaterialId = materialId,
-                NextRotationDate = next,
-                KeyMaterials = [.. key.KeyMaterials, new KeyMaterialRecord { KeyMaterialId = materialId, CreationDate = now, WrappedMaterial = wrapped, RotationType = type }],
-            };
-            var result = await _store.UpdateKeyAsync(rotated, cancellationToken).ConfigureAwait(false);
-            stored = _materials.TryAdd((key.KeyId, materialId), material);
-            Log.RotatedKey(_logger, key.KeyId, materialId, type.ToKmsName());
-            return result;
+            return new KeyMaterialRecord { KeyMaterialId = materialId, CreationDate = now, WrappedMaterial = rootKey.Wrap(material, WrapAssociatedData(key, materialId)), RotationType = type };
         }
         finally
         {
-            if (!stored)
-            {
-                CryptographicOperations.ZeroMemory(material);
-            }
+            CryptographicOperations.ZeroMemory(material);
         }
     }
 

@@ -20,67 +20,39 @@ internal static class RecordSeal
     /// <summary>The store format that seals every record; stores of format 1 hold unsealed records from before seals.</summary>
     public const int SealedFormatVersion = 2;
 
-    public static KeyRecord Seal(RootKey rootKey, KeyRecord key)
-    {
-        var buffer = Encode(key);
-        try
-        {
-            return key with { Seal = rootKey.Wrap([], buffer.WrittenSpan) };
-        }
-        finally
-        {
-            Return(buffer);
-        }
-    }
+    public static KeyRecord Seal(RootKey rootKey, KeyRecord key) => key with { Seal = SealOf(rootKey, Encode(key)) };
 
-    public static AliasRecord Seal(RootKey rootKey, AliasRecord alias)
-    {
-        var buffer = Encode(alias);
-        try
-        {
-            return alias with { Seal = rootKey.Wrap([], buffer.WrittenSpan) };
-        }
-        finally
-        {
-            Return(buffer);
-        }
-    }
+    public static AliasRecord Seal(RootKey rootKey, AliasRecord alias) => alias with { Seal = SealOf(rootKey, Encode(alias)) };
 
     /// <summary>Whether the record carries a valid seal of this root key.</summary>
-    public static bool IsAuthentic(RootKey rootKey, KeyRecord key)
-    {
-        if (key.Seal is not { } seal)
-        {
-            return false;
-        }
+    public static bool IsAuthentic(RootKey rootKey, KeyRecord key) => key.Seal is { } seal && Verify(rootKey, seal, Encode(key));
 
-        var buffer = Encode(key);
+    /// <summary>Whether the record carries a valid seal of this root key.</summary>
+    public static bool IsAuthentic(RootKey rootKey, AliasRecord alias) => alias.Seal is { } seal && Verify(rootKey, seal, Encode(alias));
+
+    /// <summary>Seals an encoding and returns its buffer.</summary>
+    private static byte[] SealOf(RootKey rootKey, ArrayBufferWriter<byte> canonical)
+    {
         try
         {
-            return Verify(rootKey, seal, buffer.WrittenSpan);
+            return rootKey.Wrap([], canonical.WrittenSpan);
         }
         finally
         {
-            Return(buffer);
+            Return(canonical);
         }
     }
 
-    /// <summary>Whether the record carries a valid seal of this root key.</summary>
-    public static bool IsAuthentic(RootKey rootKey, AliasRecord alias)
+    /// <summary>Checks a seal against an encoding and returns its buffer.</summary>
+    private static bool Verify(RootKey rootKey, byte[] seal, ArrayBufferWriter<byte> canonical)
     {
-        if (alias.Seal is not { } seal)
-        {
-            return false;
-        }
-
-        var buffer = Encode(alias);
         try
         {
-            return Verify(rootKey, seal, buffer.WrittenSpan);
+            return Verify(rootKey, seal, canonical.WrittenSpan);
         }
         finally
         {
-            Return(buffer);
+            Return(canonical);
         }
     }
 
