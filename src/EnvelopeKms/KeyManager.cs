@@ -1347,7 +1347,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 }
 
                 _publicKeys.TryRemove((key.KeyId, material.KeyMaterialId), out _);
+                _budgets.TryRemove((key.KeyId, material.KeyMaterialId), out _);
             }
+
+            _relayedFingerprints.TryRemove(key.KeyId, out _);
 
             _platformKeys.Evict(key.KeyId);
 
