@@ -21,6 +21,11 @@
 //   begin tag <keyId> <tagKey> <value>  ok tag <keyId> <tagKey> <value>
 //   begin description <keyId> <text>    ok description <keyId> <text>
 //   begin purge                         ok purge <count>
+//   begin rotation <keyId> <days>       ok rotation <keyId> <days>           (EnableKeyRotation)
+//   begin rotate <keyId> <kind>         ok rotate <keyId> <kind> <materialId> (kind: on-demand, scheduled
+//                                       (RotateDueKeysAsync after the clock passed the due date), usage
+//                                       (an encryption by a key manager whose MaxEncryptionsPerKeyMaterial
+//                                       the current material has reached))
 //   ok encrypt <keyId> <ciphertext> <plaintext>      (encryption context: purpose=crash-test)
 //   ok datakey <keyId> <ciphertext> <plaintext>      (encryption context: purpose=crash-test)
 //   crash <step> <stepName>             (the last line before the process is killed)
@@ -33,6 +38,11 @@ using EnvelopeKms.Protection;
 if (args is ["multi", .. var workerArguments])
 {
     return await EnvelopeKms.Tests.CrashHost.MultiProcessWorker.RunAsync(workerArguments);
+}
+
+if (args is ["rotate-race", .. var raceArguments])
+{
+    return await EnvelopeKms.Tests.CrashHost.RotationRaceWorker.RunAsync(raceArguments);
 }
 
 var timed = args.Length == 3 && args[2] == "run";
@@ -48,6 +58,10 @@ var clock = new ManualClock(Workload.Start);
 using var rootKey = StaticRootKeyProvider.FromBase64(args[1], "the command line");
 var store = EnvelopeKms.Tests.CrashHost.CrashStores.Open(args[0], OnWriteStep);
 using var kms = new KeyManager(store, rootKey, timeProvider: clock);
+
+// A second key manager on the same store whose encryption cap is tiny: its first encryption under a
+// material the first one reserved a block of encryptions for rotates the key (usage-based rotation).
+using var capped = new KeyManager(store, rootKey, new EnvelopeKmsOptions { MaxEncryptionsPerKeyMaterial = 2 }, timeProvider: clock);
 if (timed)
 {
     Report("ready");
@@ -80,6 +94,20 @@ var purged = await kms.PurgeExpiredKeysAsync();
 Report("ok", "purge", purged.ToString(CultureInfo.InvariantCulture));
 await WriteAsync(["alias-delete", "alias/crash/alpha"], () => kms.DeleteAliasAsync(new DeleteAliasRequest { AliasName = "alias/crash/alpha" }));
 await WriteAsync(["description", alpha, "alpha-v2"], () => kms.UpdateKeyDescriptionAsync(new UpdateKeyDescriptionRequest { KeyId = alpha, Description = "alpha-v2" }));
+
+// Rotation (RELIABILITY row 42): on demand, scheduled, and by usage; each one record write, each followed by
+// an encryption under the new material (whose first encryption reserves a block: one more write).
+await WriteAsync(["rotation", alpha, "90"], () => kms.EnableKeyRotationAsync(new EnableKeyRotationRequest { KeyId = alpha, RotationPeriodInDays = 90 }));
+await RotateAsync(alpha, "on-demand", async () => (await kms.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = alpha })).KeyMaterialId);
+await EncryptAsync(alpha, "alpha-on-demand");
+clock.Advance(TimeSpan.FromDays(91));
+await RotateAsync(alpha, "scheduled", async () =>
+{
+    var rotated = await kms.RotateDueKeysAsync();
+    return rotated == 1 ? (await kms.DescribeKeyAsync(alpha)).CurrentKeyMaterialId! : throw new InvalidOperationException($"RotateDueKeysAsync rotated {rotated} keys, not 1.");
+});
+await EncryptAsync(alpha, "alpha-scheduled");
+await RotateAsync(alpha, "usage", () => EncryptAsync(alpha, "alpha-usage", capped));
 await EncryptAsync("alias/crash/beta", "via-moved-alias");
 
 Report("ok", "steps", steps.ToString(CultureInfo.InvariantCulture));
@@ -107,11 +135,19 @@ async Task<string> CreateAsync(string role)
     return response.KeyMetadata.KeyId;
 }
 
-async Task EncryptAsync(string keyId, string label)
+async Task<string> EncryptAsync(string keyId, string label, KeyManager? manager = null)
 {
     var plaintext = Encoding.UTF8.GetBytes($"secret of {label} {Guid.NewGuid():N}");
-    var response = await kms.EncryptAsync(new EncryptRequest { KeyId = keyId, Plaintext = plaintext, EncryptionContext = context });
+    var response = await (manager ?? kms).EncryptAsync(new EncryptRequest { KeyId = keyId, Plaintext = plaintext, EncryptionContext = context });
     Report("ok", "encrypt", KeyIdOf(response.KeyId), Convert.ToBase64String(response.CiphertextBlob), Convert.ToBase64String(plaintext));
+    return response.KeyMaterialId;
+}
+
+async Task RotateAsync(string keyId, string kind, Func<Task<string>> rotate)
+{
+    Report("begin", "rotate", keyId, kind);
+    var materialId = await rotate();
+    Report("ok", "rotate", keyId, kind, materialId);
 }
 
 async Task WriteAsync(string[] operation, Func<Task> write)

@@ -143,7 +143,11 @@ internal abstract class CrashStoreKind
 /// The checks of a store left by a crash child that was killed (or ran to the end), shared by the
 /// crash tests of every store kind: the store is exactly the state before or after the operation in
 /// flight (never a mix), every key is absent or fully usable, every reported ciphertext decrypts,
-/// no two keys share material, and an interrupted purge completes.
+/// no two keys share material, and an interrupted purge completes. For rotation (RELIABILITY row 42):
+/// a key's materials are those of the completed rotations plus, at most, the one in flight; the current
+/// material is the last one (old or new, never another); the material ids the child reported are the
+/// stored ones; ListKeyRotations agrees, with exactly one current material; and every ciphertext
+/// reported before the kill decrypts, whichever material it was made under.
 /// </summary>
 internal static class CrashChecks
 {
@@ -177,6 +181,7 @@ internal static class CrashChecks
                 var described = await kms.Manager.DescribeKeyAsync(key.KeyId, Ct);
                 Assert.Equal(key.KeyState, described.KeyState);
                 Assert.Equal(key.CurrentKeyMaterialId, described.CurrentKeyMaterialId);
+                await CheckRotationsAsync(kms.Manager, key, log);
                 switch (key.KeyState)
                 {
                     case KeyState.Enabled:
@@ -234,6 +239,26 @@ internal static class CrashChecks
         }
     }
 
+    /// <summary>
+    /// The rotations of one key: the stored materials begin with the initial one followed by the
+    /// materials the child reported as rotated, in order (one more when a rotation was in flight), and
+    /// ListKeyRotations lists exactly those, the last one the only current one.
+    /// </summary>
+    private static async Task CheckRotationsAsync(KeyManager manager, KeyRecord key, WorkloadLog log)
+    {
+        var stored = key.KeyMaterials.Select(m => m.KeyMaterialId).ToList();
+        var reported = log.RotatedMaterials(key.KeyId);
+        Assert.Equal(reported, stored.Skip(1).Take(reported.Count));
+        Assert.InRange(stored.Count - 1 - reported.Count, 0, log.RotationInFlight(key.KeyId) ? 1 : 0);
+
+        var listed = await manager.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = key.KeyId, IncludeKeyMaterial = IncludeKeyMaterial.AllKeyMaterial }, Ct);
+        Assert.Equal(stored, listed.Items.Select(i => i.KeyMaterialId));
+        var current = Assert.Single(listed.Items, i => i.KeyMaterialState == KeyMaterialState.Current);
+        Assert.Equal(stored[^1], current.KeyMaterialId);
+        var rotations = await manager.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = key.KeyId }, Ct);
+        Assert.Equal(stored.Skip(1), rotations.Items.Select(i => i.KeyMaterialId));
+    }
+
     /// <summary>Disposes a store the checks opened (a server store holds connections and a change watcher).</summary>
     public static async ValueTask DisposeAsync(IKeyStore store)
     {
@@ -271,13 +296,20 @@ internal static class CrashChecks
         var materials = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
-            var material = Assert.Single(key.KeyMaterials);
-            Assert.Equal(material.KeyMaterialId, key.CurrentKeyMaterialId);
-            var unwrapped = new byte[32];
-            Assert.Equal(32, root.GetUnwrappedLength(material.WrappedMaterial));
-            root.Unwrap(material.WrappedMaterial, KeyManager.WrapAssociatedData(key, material.KeyMaterialId), unwrapped);
-            Assert.Contains(unwrapped, b => b != 0);
-            Assert.True(materials.Add(Convert.ToBase64String(SHA256.HashData(unwrapped))), $"Key {key.KeyId} has the key material of another key.");
+            // A rotation appends a material and makes it current in one write: the current material is the last one.
+            Assert.NotEmpty(key.KeyMaterials);
+            Assert.Equal(key.KeyMaterials[^1].KeyMaterialId, key.CurrentKeyMaterialId);
+            Assert.Equal(key.KeyMaterials.Count, key.KeyMaterials.Select(m => m.KeyMaterialId).Distinct().Count());
+            Assert.Null(key.KeyMaterials[0].RotationType);
+            Assert.All(key.KeyMaterials.Skip(1), m => Assert.NotNull(m.RotationType));
+            foreach (var material in key.KeyMaterials)
+            {
+                var unwrapped = new byte[32];
+                Assert.Equal(32, root.GetUnwrappedLength(material.WrappedMaterial));
+                root.Unwrap(material.WrappedMaterial, KeyManager.WrapAssociatedData(key, material.KeyMaterialId), unwrapped);
+                Assert.Contains(unwrapped, b => b != 0);
+                Assert.True(materials.Add(Convert.ToBase64String(SHA256.HashData(unwrapped))), $"Key {key.KeyId} has a key material of another key or a second copy of one of its own.");
+            }
         }
 
         return (keys, aliases);
@@ -320,7 +352,9 @@ internal sealed class StoreShape : IEquatable<StoreShape>
         foreach (var key in keys)
         {
             var role = key.Tags.SingleOrDefault(t => t.TagKey == "role")?.TagValue ?? $"<no role: {key.KeyId}>";
-            Assert.True(shape.Keys.TryAdd(role, Describe(key.KeyState, key.Description, key.Tags.Select(t => $"{t.TagKey}={t.TagValue}"))), $"Two keys have the role {role}.");
+            var rotation = key.RotationPeriodInDays is { } days ? days.ToString(CultureInfo.InvariantCulture) : "off";
+            var materials = key.KeyMaterials.Select(m => m.RotationType?.ToString() ?? "initial");
+            Assert.True(shape.Keys.TryAdd(role, Describe(key.KeyState, key.Description, key.Tags.Select(t => $"{t.TagKey}={t.TagValue}"), rotation, materials)), $"Two keys have the role {role}.");
             roles[key.KeyId] = role;
         }
 
@@ -332,8 +366,8 @@ internal sealed class StoreShape : IEquatable<StoreShape>
         return shape;
     }
 
-    public static string Describe(KeyState state, string description, IEnumerable<string> tags)
-        => $"{state} \"{description}\" [{string.Join(", ", tags.Order(StringComparer.Ordinal))}]";
+    public static string Describe(KeyState state, string description, IEnumerable<string> tags, string rotation, IEnumerable<string> materials)
+        => $"{state} \"{description}\" [{string.Join(", ", tags.Order(StringComparer.Ordinal))}] rotation={rotation} materials=[{string.Join(", ", materials)}]";
 
     public StoreShape Clone()
     {
@@ -381,6 +415,9 @@ internal sealed class WorkloadLog
     private readonly Dictionary<string, KeyState> _states = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _descriptions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<string>> _tags = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _rotations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _materials = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _rotatedMaterialIds = new(StringComparer.Ordinal);
 
     /// <summary>The workload's start time (its clock and the test key manager's clock agree on it).</summary>
     public DateTimeOffset Start { get; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -396,6 +433,15 @@ internal sealed class WorkloadLog
     public List<(string KeyId, byte[] Ciphertext, byte[] Plaintext)> Ciphertexts { get; } = [];
 
     public string RoleOf(string keyId) => _roles.GetValueOrDefault(keyId) ?? $"<unreported {keyId}>";
+
+    /// <summary>The ids of the materials the child reported for the completed rotations of a key, in order.</summary>
+    public IReadOnlyList<string> RotatedMaterials(string keyId) => _rotatedMaterialIds.GetValueOrDefault(keyId) ?? [];
+
+    /// <summary>Whether a rotation of the key was in flight when the child died.</summary>
+    public bool RotationInFlight(string keyId) => Pending is ["rotate", var pendingKey, _] && pendingKey == keyId;
+
+    /// <summary>The number of rotations reported complete, of every key.</summary>
+    public int CompletedRotations => _rotatedMaterialIds.Values.Sum(l => l.Count);
 
     public static WorkloadLog Parse(IReadOnlyList<string[]> lines)
     {
@@ -417,6 +463,18 @@ internal sealed class WorkloadLog
                 case ["ok", "create", var role, var keyId]:
                     log._roles[keyId] = role;
                     log.Completed = log.Apply(log.Completed, ["create", role], commit: true);
+                    log.Pending = null;
+                    break;
+                case ["ok", "rotate", var keyId, var kind, var materialId]:
+                    Assert.Equal(log.Pending, new[] { "rotate", keyId, kind });
+                    log.Completed = log.Apply(log.Completed, ["rotate", keyId, kind], commit: true);
+                    if (!log._rotatedMaterialIds.TryGetValue(keyId, out var ids))
+                    {
+                        log._rotatedMaterialIds[keyId] = ids = [];
+                    }
+
+                    Assert.DoesNotContain(materialId, ids);
+                    ids.Add(materialId);
                     log.Pending = null;
                     break;
                 case ["ok", "purge", var count]:
@@ -476,6 +534,8 @@ internal sealed class WorkloadLog
         var states = commit ? _states : new Dictionary<string, KeyState>(_states, StringComparer.Ordinal);
         var descriptions = commit ? _descriptions : new Dictionary<string, string>(_descriptions, StringComparer.Ordinal);
         var tags = commit ? _tags : _tags.ToDictionary(p => p.Key, p => new SortedSet<string>(p.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+        var rotations = commit ? _rotations : new Dictionary<string, string>(_rotations, StringComparer.Ordinal);
+        var materials = commit ? _materials : _materials.ToDictionary(p => p.Key, p => p.Value.ToList(), StringComparer.Ordinal);
         string? touched = null;
         switch (operation)
         {
@@ -483,6 +543,8 @@ internal sealed class WorkloadLog
                 states[role] = KeyState.Enabled;
                 descriptions[role] = role;
                 tags[role] = new SortedSet<string>([$"role={role}"], StringComparer.Ordinal);
+                rotations[role] = "off";
+                materials[role] = ["initial"];
                 touched = role;
                 break;
             case ["alias-create" or "alias-update", var alias, var keyId]:
@@ -498,6 +560,15 @@ internal sealed class WorkloadLog
             case ["tag", var keyId, var tagKey, var tagValue]:
                 touched = RoleOf(keyId);
                 tags[touched].Add($"{tagKey}={tagValue}");
+                break;
+            case ["rotation", var keyId, var days]:
+                touched = RoleOf(keyId);
+                rotations[touched] = days;
+                break;
+            case ["rotate", var keyId, var kind]:
+                // One write appends the new material and makes it current; a scheduled or usage rotation is automatic.
+                touched = RoleOf(keyId);
+                materials[touched].Add(kind == "on-demand" ? nameof(KeyRotationType.OnDemand) : nameof(KeyRotationType.Automatic));
                 break;
             case ["description", var keyId, var text]:
                 touched = RoleOf(keyId);
@@ -523,7 +594,7 @@ internal sealed class WorkloadLog
 
         if (touched is not null)
         {
-            next.Keys[touched] = StoreShape.Describe(states[touched], descriptions[touched], tags[touched]);
+            next.Keys[touched] = StoreShape.Describe(states[touched], descriptions[touched], tags[touched], rotations[touched], materials[touched]);
         }
 
         return next;

@@ -15,7 +15,7 @@ namespace EnvelopeKms.Tests.Storage;
 public sealed class FileSystemKeyStoreCrashTests
 {
     /// <summary>A cap on the workload's write steps, to keep the test fast (one child start per step).</summary>
-    private const int MaxSteps = 60;
+    private const int MaxSteps = 110;
 
     private static readonly string[] AllStepNames = ["create-temp", "write-half", "flushed", "renamed", "delete", "deleted"];
 

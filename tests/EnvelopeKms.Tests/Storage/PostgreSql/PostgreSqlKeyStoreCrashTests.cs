@@ -41,7 +41,7 @@ public sealed class PostgreSqlKeyStoreCrashTests : IDisposable
     public async Task Killing_the_writer_before_and_after_every_write_call_leaves_every_key_absent_or_fully_usable()
     {
         _server.Require();
-        Assert.Equal(32, await CrashKillRuns.KillAtEveryWriteStepAsync(_kind, _work.Parent, _rootKey));
+        Assert.Equal(54, await CrashKillRuns.KillAtEveryWriteStepAsync(_kind, _work.Parent, _rootKey));
     }
 
     [Fact]

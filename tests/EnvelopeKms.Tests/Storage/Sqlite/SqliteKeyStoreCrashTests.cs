@@ -29,7 +29,7 @@ public sealed class SqliteKeyStoreCrashTests : IDisposable
 
     [Fact]
     public async Task Killing_the_writer_before_and_after_every_write_call_leaves_every_key_absent_or_fully_usable()
-        => Assert.Equal(32, await CrashKillRuns.KillAtEveryWriteStepAsync(CrashStoreKind.Sqlite, _work.Parent, _rootKey));
+        => Assert.Equal(54, await CrashKillRuns.KillAtEveryWriteStepAsync(CrashStoreKind.Sqlite, _work.Parent, _rootKey));
 
     [Fact]
     public async Task Killing_the_writer_at_random_moments_inside_its_transactions_leaves_every_key_absent_or_fully_usable()
