@@ -109,19 +109,30 @@ internal static class MultiProcessWorker
         Report("ok", "counter", successes.ToString(CultureInfo.InvariantCulture), conflicts.ToString(CultureInfo.InvariantCulture));
         Report("phase1-done");
 
+        var exitCode = await DecryptEveryoneElsesAsync(kms, startFile, Context);
+        (store as IDisposable)?.Dispose();
+        return exitCode;
+    }
+
+    /// <summary>
+    /// Phase 2 of a multi-process run: waits for the test's list of every process's ciphertexts
+    /// (<c>owner ciphertext plaintext</c> per line, base64) and decrypts each in this process.
+    /// </summary>
+    internal static async Task<int> DecryptEveryoneElsesAsync(IKeyManager kms, string startFile, IReadOnlyDictionary<string, string> context)
+    {
         await WaitForFileAsync(startFile + ".phase2");
         var decrypted = 0;
         foreach (var line in await File.ReadAllLinesAsync(startFile + ".phase2"))
         {
-            if (line.Split(' ') is not [var keyId, var ciphertext, var plaintext])
+            if (line.Split(' ') is not [var owner, var ciphertext, var plaintext])
             {
                 continue;
             }
 
-            var result = await kms.DecryptAsync(Convert.FromBase64String(ciphertext), Context);
+            var result = await kms.DecryptAsync(Convert.FromBase64String(ciphertext), context);
             if (!result.AsSpan().SequenceEqual(Convert.FromBase64String(plaintext)))
             {
-                Report("fail", "decrypt", keyId);
+                Report("fail", "decrypt", owner);
                 return 1;
             }
 
@@ -129,7 +140,6 @@ internal static class MultiProcessWorker
         }
 
         Report("ok", "decrypted", decrypted.ToString(CultureInfo.InvariantCulture));
-        (store as IDisposable)?.Dispose();
         return 0;
     }
 
@@ -140,7 +150,7 @@ internal static class MultiProcessWorker
         Report("ok", "encrypt", response.KeyId[(response.KeyId.LastIndexOf('/') + 1)..], Convert.ToBase64String(response.CiphertextBlob), Convert.ToBase64String(plaintext));
     }
 
-    private static async Task WaitForFileAsync(string path)
+    internal static async Task WaitForFileAsync(string path)
     {
         var clock = Stopwatch.StartNew();
         while (!File.Exists(path))
@@ -154,7 +164,7 @@ internal static class MultiProcessWorker
         }
     }
 
-    private static void Report(params string[] tokens)
+    internal static void Report(params string[] tokens)
     {
         Console.Out.WriteLine(string.Join(' ', tokens));
         Console.Out.Flush();

@@ -72,47 +72,12 @@ internal static class RotationRaceWorker
 
         Report("phase1-done");
 
-        await WaitForFileAsync(startFile + ".phase2");
-        var decrypted = 0;
-        foreach (var line in await File.ReadAllLinesAsync(startFile + ".phase2"))
-        {
-            if (line.Split(' ') is not [var owner, var ciphertext, var plaintext])
-            {
-                continue;
-            }
-
-            var result = await kms.DecryptAsync(Convert.FromBase64String(ciphertext), Context);
-            if (!result.AsSpan().SequenceEqual(Convert.FromBase64String(plaintext)))
-            {
-                Report("fail", "decrypt", owner);
-                return 1;
-            }
-
-            decrypted++;
-        }
-
-        Report("ok", "decrypted", decrypted.ToString(CultureInfo.InvariantCulture));
+        var exitCode = await MultiProcessWorker.DecryptEveryoneElsesAsync(kms, startFile, Context);
         (store as IDisposable)?.Dispose();
-        return 0;
+        return exitCode;
     }
 
-    private static async Task WaitForFileAsync(string path)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(path))
-        {
-            if (clock.Elapsed > TimeSpan.FromMinutes(2))
-            {
-                throw new TimeoutException($"{path} did not appear.");
-            }
+    private static Task WaitForFileAsync(string path) => MultiProcessWorker.WaitForFileAsync(path);
 
-            await Task.Delay(1);
-        }
-    }
-
-    private static void Report(params string[] tokens)
-    {
-        Console.Out.WriteLine(string.Join(' ', tokens));
-        Console.Out.Flush();
-    }
+    private static void Report(params string[] tokens) => MultiProcessWorker.Report(tokens);
 }
