@@ -128,7 +128,7 @@ public sealed partial class KeyManager
             RotationPeriodInDays = DefaultRotationPeriodInDays,
             NextRotationDate = now.AddDays(DefaultRotationPeriodInDays),
         };
-        var material = NewSymmetricMaterial(rootKey, record, now, type: null);
+        var material = NewKeyMaterial(rootKey, record, now, type: null);
         var materialId = material.KeyMaterialId;
         record = record with { CurrentKeyMaterialId = materialId, KeyMaterials = [material] };
 

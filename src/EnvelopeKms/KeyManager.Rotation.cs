@@ -265,7 +265,7 @@ public sealed partial class KeyManager
             next = due;
         }
 
-        var material = NewSymmetricMaterial(rootKey, key, now, type);
+        var material = NewKeyMaterial(rootKey, key, now, type);
         var rotated = key with
         {
             CurrentKeyMaterialId = material.KeyMaterialId,
@@ -277,12 +277,25 @@ public sealed partial class KeyManager
         return result;
     }
 
-    /// <summary>New random symmetric material for <paramref name="key"/>, wrapped by the root key; the plaintext is zeroed.</summary>
-    private static KeyMaterialRecord NewSymmetricMaterial(RootKey rootKey, KeyRecord key, DateTimeOffset now, KeyRotationType? type)
+    /// <summary>
+    /// New key material for <paramref name="key"/>, wrapped by the root key, the plaintext zeroed: random
+    /// bytes for symmetric and HMAC keys, the private key as PKCS#8 for asymmetric keys (the public key
+    /// is derived from it).
+    /// </summary>
+    private static KeyMaterialRecord NewKeyMaterial(RootKey rootKey, KeyRecord key, DateTimeOffset now, KeyRotationType? type)
     {
         var materialId = Identifiers.NewKeyMaterialId();
-        var material = GC.AllocateArray<byte>(KeySpecs.MaterialLength(key.KeySpec), pinned: true);
-        RandomNumberGenerator.Fill(material);
+        byte[] material;
+        if (KeySpecs.IsAsymmetric(key.KeySpec))
+        {
+            material = KeySpecs.GenerateAsymmetricKey(key.KeySpec);
+        }
+        else
+        {
+            material = GC.AllocateArray<byte>(KeySpecs.MaterialLength(key.KeySpec), pinned: true);
+            RandomNumberGenerator.Fill(material);
+        }
+
         try
         {
             return new KeyMaterialRecord { KeyMaterialId = materialId, CreationDate = now, WrappedMaterial = rootKey.Wrap(material, WrapAssociatedData(key, materialId)), RotationType = type };

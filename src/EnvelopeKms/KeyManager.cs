@@ -191,33 +191,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
             if (request.Origin == KeyOrigin.AwsKms)
             {
-                var materialId = Identifiers.NewKeyMaterialId();
-                byte[] material;
-                if (KeySpecs.IsAsymmetric(request.KeySpec))
-                {
-                    // The private key as PKCS#8, wrapped like symmetric material; the public key is derived from it.
-                    material = KeySpecs.GenerateAsymmetricKey(request.KeySpec);
-                }
-                else
-                {
-                    material = GC.AllocateArray<byte>(KeySpecs.MaterialLength(request.KeySpec), pinned: true);
-                    RandomNumberGenerator.Fill(material);
-                }
-
-                try
-                {
-                    var wrapped = rootKey.Wrap(material, WrapAssociatedData(record, materialId));
-                    record = record with
-                    {
-                        CurrentKeyMaterialId = materialId,
-                        KeyMaterials = [new KeyMaterialRecord { KeyMaterialId = materialId, CreationDate = now, WrappedMaterial = wrapped }],
-                    };
-                }
-                finally
-                {
-                    CryptographicOperations.ZeroMemory(material);
-                }
-
+                var material = NewKeyMaterial(rootKey, record, now, type: null);
+                var materialId = material.KeyMaterialId;
+                record = record with { CurrentKeyMaterialId = materialId, KeyMaterials = [material] };
                 ctx.KeyMaterialId = materialId;
             }
 
