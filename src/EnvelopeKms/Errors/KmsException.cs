@@ -301,6 +301,58 @@ public sealed class KmsInternalException : KmsException
 }
 
 
+/// <summary>The key policy (or identity policy) is not a valid policy document; the message says what is wrong and where. The previous policy is unchanged. Error code <c>MalformedPolicyDocumentException</c>.</summary>
+public sealed class KmsMalformedPolicyDocumentException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsMalformedPolicyDocumentException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsMalformedPolicyDocumentException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.MalformedPolicyDocument;
+}
+
+/// <summary>A grant token in the request is not valid: malformed, not issued by this key manager, for another key, or more than 10 tokens were given. Error code <c>InvalidGrantTokenException</c>.</summary>
+public sealed class KmsInvalidGrantTokenException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidGrantTokenException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidGrantTokenException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidGrantToken;
+}
+
+/// <summary>The grant id is not valid for the key named in the request. Error code <c>InvalidGrantIdException</c>.</summary>
+public sealed class KmsInvalidGrantIdException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidGrantIdException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidGrantIdException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidGrantId;
+}
+
+/// <summary>The request had <c>DryRun</c> set and would have succeeded: the caller is authorized and the request is valid; nothing ran. Error code <c>DryRunOperationException</c>.</summary>
+public sealed class KmsDryRunOperationException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsDryRunOperationException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsDryRunOperationException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.DryRunOperation;
+}
+
 /// <summary>The stable error codes of <see cref="KmsException"/>, as AWS KMS names them.</summary>
 public static class KmsErrorCodes
 {
@@ -346,6 +398,14 @@ public static class KmsErrorCodes
     public const string RootKey = "RootKeyException";
     /// <summary><c>AuditUnavailableException</c>.</summary>
     public const string AuditUnavailable = "AuditUnavailableException";
+    /// <summary><c>MalformedPolicyDocumentException</c>.</summary>
+    public const string MalformedPolicyDocument = "MalformedPolicyDocumentException";
+    /// <summary><c>InvalidGrantTokenException</c>.</summary>
+    public const string InvalidGrantToken = "InvalidGrantTokenException";
+    /// <summary><c>InvalidGrantIdException</c>.</summary>
+    public const string InvalidGrantId = "InvalidGrantIdException";
+    /// <summary><c>DryRunOperationException</c>.</summary>
+    public const string DryRunOperation = "DryRunOperationException";
     /// <summary><c>KMSInternalException</c>.</summary>
     public const string Internal = "KMSInternalException";
 }
