@@ -5,14 +5,14 @@ using System.Text.Json;
 namespace EnvelopeKms.Storage;
 
 /// <summary>
-/// A durable key store in one directory: one JSON document per key (<c>keys/</c>) and per alias
-/// (<c>aliases/</c>) plus <c>store.json</c>. Every write goes to a temporary file in the same
+/// A durable key store in one directory: one JSON document per key (<c>keys/</c>), per alias
+/// (<c>aliases/</c>) and per grant (<c>grants/KEY-ID/GRANT-ID.json</c>) plus <c>store.json</c>. Every write goes to a temporary file in the same
 /// directory, is flushed to disk, and then atomically renamed over the committed file, so a crash
 /// leaves either the old or the new document and a half-written file never shadows a committed
 /// one. Writers take an exclusive lock file, so several processes may share the directory.
 /// Key material in the documents is wrapped by the root key; nothing secret is stored in plaintext.
 /// </summary>
-public sealed class FileSystemKeyStore : IKeyStore
+public sealed class FileSystemKeyStore : IKeyStore, IGrantStore
 {
     internal const int FormatVersion = 1;
     private const string TempSuffix = ".tmp";
@@ -20,6 +20,7 @@ public sealed class FileSystemKeyStore : IKeyStore
 
     private readonly string _keysDirectory;
     private readonly string _aliasesDirectory;
+    private readonly string _grantsDirectory;
     private readonly string _metadataPath;
     private readonly string _lockPath;
     private readonly Lock _writerGate = new();
@@ -40,6 +41,7 @@ public sealed class FileSystemKeyStore : IKeyStore
         Directory = Path.GetFullPath(directory);
         _keysDirectory = Path.Combine(Directory, "keys");
         _aliasesDirectory = Path.Combine(Directory, "aliases");
+        _grantsDirectory = Path.Combine(Directory, "grants");
         _metadataPath = Path.Combine(Directory, "store.json");
         _lockPath = Path.Combine(Directory, ".lock");
         _writeStepObserver = writeStepObserver;
@@ -47,6 +49,7 @@ public sealed class FileSystemKeyStore : IKeyStore
         {
             System.IO.Directory.CreateDirectory(_keysDirectory);
             System.IO.Directory.CreateDirectory(_aliasesDirectory);
+            System.IO.Directory.CreateDirectory(_grantsDirectory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -218,6 +221,249 @@ public sealed class FileSystemKeyStore : IKeyStore
             return true;
         }, cancellationToken);
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<GrantRecord?> GetGrantAsync(string keyId, string grantId, CancellationToken cancellationToken)
+        => ValueTask.FromResult(ReadGrant(GrantPath(keyId, grantId)));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsAsync(string keyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        IReadOnlyList<GrantRecord> page = [.. ReadGrantsOfKey(keyId, afterGrantId, limit)];
+        return ValueTask.FromResult(page);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsForGranteeAsync(string keyId, string granteePrincipal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(granteePrincipal);
+        IReadOnlyList<GrantRecord> grants = [.. ReadGrantsOfKey(keyId, null, int.MaxValue)
+            .Where(g => string.Equals(g.GranteePrincipal, granteePrincipal, StringComparison.Ordinal))];
+        return ValueTask.FromResult(grants);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>This store has no index of retiring principals: it reads every grant of every key.</remarks>
+    public ValueTask<IReadOnlyList<GrantRecord>> ListRetirableGrantsAsync(string retiringPrincipal, string? afterKeyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(retiringPrincipal);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        GrantPaging.CheckPosition(afterKeyId, afterGrantId);
+        var page = new List<GrantRecord>();
+        foreach (var keyId in GrantKeyIds().Where(id => afterKeyId is null || string.CompareOrdinal(id, afterKeyId) >= 0))
+        {
+            foreach (var grant in ReadGrantsOfKey(keyId, string.Equals(keyId, afterKeyId, StringComparison.Ordinal) ? afterGrantId : null, int.MaxValue))
+            {
+                if (page.Count == limit)
+                {
+                    return ValueTask.FromResult<IReadOnlyList<GrantRecord>>(page);
+                }
+
+                if (string.Equals(grant.RetiringPrincipal, retiringPrincipal, StringComparison.Ordinal))
+                {
+                    page.Add(grant);
+                }
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<GrantRecord>>(page);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> CountGrantsAsync(string keyId, CancellationToken cancellationToken)
+        => ValueTask.FromResult(GrantIdsOfKey(keyId).Count);
+
+    /// <inheritdoc />
+    public ValueTask<GrantRecord> InsertGrantAsync(GrantRecord grant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        var path = GrantPath(grant.KeyId, grant.GrantId);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            if (ReadGrant(path) is not null)
+            {
+                throw new KeyStoreConflictException($"Key '{grant.KeyId}' already has grant '{grant.GrantId}'.");
+            }
+
+            var stored = grant with { Version = 1 };
+            CreateDirectory(Path.GetDirectoryName(path)!);
+            Commit(path, SerializeGrant(stored));
+            return stored;
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteGrantAsync(string keyId, string grantId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        var path = GrantPath(keyId, grantId);
+        WriteLocked(() =>
+        {
+            CheckVersion(ReadGrant(path)?.Version, expectedVersion, grantId);
+            Remove(path);
+            return true;
+        }, cancellationToken);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Deletes one document at a time; after a crash part-way, running it again deletes the rest.</remarks>
+    public ValueTask<int> DeleteGrantsOfKeyAsync(string keyId, CancellationToken cancellationToken)
+    {
+        var directory = GrantDirectory(keyId);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            var deleted = 0;
+            foreach (var grantId in GrantIdsOfKey(keyId))
+            {
+                Remove(Path.Combine(directory, grantId + ".json"));
+                deleted++;
+            }
+
+            try
+            {
+                System.IO.Directory.Delete(directory, recursive: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Missing, or holding a leftover temporary file: an empty or stray directory holds no grant.
+            }
+
+            return deleted;
+        }, cancellationToken));
+    }
+
+    private string GrantDirectory(string keyId)
+    {
+        if (!IsValidKeyId(keyId))
+        {
+            throw new ArgumentException("A key id may contain only ASCII letters, digits and '-'.", nameof(keyId));
+        }
+
+        return Path.Combine(_grantsDirectory, keyId);
+    }
+
+    private string GrantPath(string keyId, string grantId)
+    {
+        // Grant ids are 64 lowercase hex characters (validated by the key manager); refuse anything that could escape the directory.
+        if (!IsValidKeyId(grantId))
+        {
+            throw new ArgumentException("A grant id may contain only ASCII letters, digits and '-'.", nameof(grantId));
+        }
+
+        return Path.Combine(GrantDirectory(keyId), grantId + ".json");
+    }
+
+    /// <summary>The ids of the keys that have a grant directory, in ordinal order.</summary>
+    private List<string> GrantKeyIds()
+    {
+        try
+        {
+            return [.. System.IO.Directory.GetDirectories(_grantsDirectory)
+                .Select(Path.GetFileName)
+                .OfType<string>()
+                .Where(IsValidKeyId)
+                .Order(StringComparer.Ordinal)];
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KmsStorageUnavailableException($"The grant directory '{_grantsDirectory}' cannot be listed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The ids of a key's grants, in ordinal order.</summary>
+    private List<string> GrantIdsOfKey(string keyId)
+    {
+        var directory = GrantDirectory(keyId);
+        string[] files;
+        try
+        {
+            files = System.IO.Directory.GetFiles(directory, "*.json");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KmsStorageUnavailableException($"The grant directory '{directory}' cannot be listed: {e.Message}", e);
+        }
+
+        var ids = new List<string>(files.Length);
+        foreach (var id in files.Select(Path.GetFileNameWithoutExtension).OfType<string>())
+        {
+            if (!IsValidKeyId(id))
+            {
+                throw new KmsStorageIntegrityException($"The grant directory '{directory}' holds '{id}.json', which is not named after a grant id; it was left in place.");
+            }
+
+            ids.Add(id);
+        }
+
+        ids.Sort(StringComparer.Ordinal);
+        return ids;
+    }
+
+    private IEnumerable<GrantRecord> ReadGrantsOfKey(string keyId, string? afterGrantId, int limit)
+    {
+        var count = 0;
+        foreach (var grantId in GrantIdsOfKey(keyId))
+        {
+            if (count == limit)
+            {
+                yield break;
+            }
+
+            if (afterGrantId is not null && string.CompareOrdinal(grantId, afterGrantId) <= 0)
+            {
+                continue;
+            }
+
+            // A grant deleted between the listing and the read is simply skipped.
+            if (ReadGrant(GrantPath(keyId, grantId)) is { } grant)
+            {
+                count++;
+                yield return grant;
+            }
+        }
+    }
+
+    private static GrantRecord? ReadGrant(string path)
+    {
+        var file = Read(path, FileSystemKeyStoreJsonContext.Default.GrantFile);
+        if (file is null)
+        {
+            return null;
+        }
+
+        var grant = Require(file.Grant, file.FormatVersion, path);
+        if (!string.Equals(Path.GetFileNameWithoutExtension(path), grant.GrantId, StringComparison.Ordinal)
+            || !string.Equals(Path.GetFileName(Path.GetDirectoryName(path)), grant.KeyId, StringComparison.Ordinal))
+        {
+            throw new KmsStorageIntegrityException($"The grant document '{path}' names another grant or key.");
+        }
+
+        return grant;
+    }
+
+    private static byte[] SerializeGrant(GrantRecord grant)
+        => JsonSerializer.SerializeToUtf8Bytes(new GrantFile { FormatVersion = FormatVersion, Grant = grant }, FileSystemKeyStoreJsonContext.Default.GrantFile);
+
+    private static void CreateDirectory(string directory)
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KmsStorageUnavailableException($"The key store directory '{directory}' cannot be created: {e.Message}; nothing was changed.", e);
+        }
     }
 
     private static bool IsValidKeyId(string keyId)
@@ -446,7 +692,17 @@ public sealed class FileSystemKeyStore : IKeyStore
     /// </summary>
     private void RemoveLeftoverTemporaryFiles()
     {
-        foreach (var directory in (string[])[_keysDirectory, _aliasesDirectory, Directory])
+        string[] grantDirectories;
+        try
+        {
+            grantDirectories = System.IO.Directory.GetDirectories(_grantsDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            grantDirectories = [];
+        }
+
+        foreach (var directory in (string[])[_keysDirectory, _aliasesDirectory, Directory, .. grantDirectories])
         {
             foreach (var temp in System.IO.Directory.EnumerateFiles(directory, "*" + TempSuffix))
             {

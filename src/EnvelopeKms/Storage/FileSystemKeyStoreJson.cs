@@ -16,6 +16,13 @@ internal sealed class AliasFile
     public AliasRecord? Alias { get; set; }
 }
 
+/// <summary>The on-disk document of one grant (format version 1).</summary>
+internal sealed class GrantFile
+{
+    public int FormatVersion { get; set; }
+    public GrantRecord? Grant { get; set; }
+}
+
 /// <summary>The on-disk document of the store metadata (format version 1).</summary>
 internal sealed class MetadataFile
 {
@@ -33,5 +40,6 @@ internal sealed class MetadataFile
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(KeyFile))]
 [JsonSerializable(typeof(AliasFile))]
+[JsonSerializable(typeof(GrantFile))]
 [JsonSerializable(typeof(MetadataFile))]
 internal sealed partial class FileSystemKeyStoreJsonContext : JsonSerializerContext;

@@ -4,11 +4,12 @@ namespace EnvelopeKms.Storage;
 /// An ephemeral key store that keeps records in process memory: every key is lost when the process
 /// ends. Meant for tests and demos; the key manager logs a warning when it runs on one.
 /// </summary>
-public sealed class InMemoryKeyStore : IKeyStore
+public sealed class InMemoryKeyStore : IKeyStore, IGrantStore
 {
     private readonly Lock _gate = new();
     private readonly SortedDictionary<string, KeyRecord> _keys = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, AliasRecord> _aliases = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, SortedDictionary<string, GrantRecord>> _grants = new(StringComparer.Ordinal);
     private KeyStoreMetadata? _metadata;
 
     /// <inheritdoc />
@@ -151,6 +152,122 @@ public sealed class InMemoryKeyStore : IKeyStore
             CheckVersion(_aliases.GetValueOrDefault(aliasName)?.Version, expectedVersion, aliasName);
             _aliases.Remove(aliasName);
             return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<GrantRecord?> GetGrantAsync(string keyId, string grantId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(grantId);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_grants.GetValueOrDefault(keyId)?.GetValueOrDefault(grantId));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsAsync(string keyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        lock (_gate)
+        {
+            IReadOnlyList<GrantRecord> page = [.. (_grants.GetValueOrDefault(keyId)?.Values ?? Enumerable.Empty<GrantRecord>())
+                .Where(g => afterGrantId is null || string.CompareOrdinal(g.GrantId, afterGrantId) > 0)
+                .Take(limit)];
+            return ValueTask.FromResult(page);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsForGranteeAsync(string keyId, string granteePrincipal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(granteePrincipal);
+        lock (_gate)
+        {
+            IReadOnlyList<GrantRecord> grants = [.. (_grants.GetValueOrDefault(keyId)?.Values ?? Enumerable.Empty<GrantRecord>())
+                .Where(g => string.Equals(g.GranteePrincipal, granteePrincipal, StringComparison.Ordinal))];
+            return ValueTask.FromResult(grants);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListRetirableGrantsAsync(string retiringPrincipal, string? afterKeyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(retiringPrincipal);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        GrantPaging.CheckPosition(afterKeyId, afterGrantId);
+        lock (_gate)
+        {
+            IReadOnlyList<GrantRecord> page = [.. _grants.Values
+                .SelectMany(grants => grants.Values)
+                .Where(g => string.Equals(g.RetiringPrincipal, retiringPrincipal, StringComparison.Ordinal)
+                            && GrantPaging.IsAfter(g, afterKeyId, afterGrantId))
+                .Take(limit)];
+            return ValueTask.FromResult(page);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> CountGrantsAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_grants.GetValueOrDefault(keyId)?.Count ?? 0);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<GrantRecord> InsertGrantAsync(GrantRecord grant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        lock (_gate)
+        {
+            if (!_grants.TryGetValue(grant.KeyId, out var grants))
+            {
+                grants = new SortedDictionary<string, GrantRecord>(StringComparer.Ordinal);
+                _grants.Add(grant.KeyId, grants);
+            }
+
+            var stored = grant with { Version = 1 };
+            if (!grants.TryAdd(grant.GrantId, stored))
+            {
+                throw new KeyStoreConflictException($"Key '{grant.KeyId}' already has grant '{grant.GrantId}'.");
+            }
+
+            return ValueTask.FromResult(stored);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteGrantAsync(string keyId, string grantId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(grantId);
+        lock (_gate)
+        {
+            var grants = _grants.GetValueOrDefault(keyId);
+            CheckVersion(grants?.GetValueOrDefault(grantId)?.Version, expectedVersion, grantId);
+            grants!.Remove(grantId);
+            if (grants.Count == 0)
+            {
+                _grants.Remove(keyId);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> DeleteGrantsOfKeyAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_grants.Remove(keyId, out var grants) ? grants.Count : 0);
         }
     }
 

@@ -20,6 +20,9 @@ public static class KeyStoreJson
     /// <summary>The JSON contract of an <see cref="Storage.AliasRecord"/>.</summary>
     public static JsonTypeInfo<AliasRecord> AliasRecord => KeyStoreJsonContext.Default.AliasRecord;
 
+    /// <summary>The JSON contract of a <see cref="Storage.GrantRecord"/>.</summary>
+    public static JsonTypeInfo<GrantRecord> GrantRecord => KeyStoreJsonContext.Default.GrantRecord;
+
     /// <summary>The JSON contract of the <see cref="KeyStoreMetadata"/>.</summary>
     public static JsonTypeInfo<KeyStoreMetadata> Metadata => KeyStoreJsonContext.Default.KeyStoreMetadata;
 }
@@ -34,5 +37,6 @@ public static class KeyStoreJson
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(KeyRecord))]
 [JsonSerializable(typeof(AliasRecord))]
+[JsonSerializable(typeof(GrantRecord))]
 [JsonSerializable(typeof(KeyStoreMetadata))]
 internal sealed partial class KeyStoreJsonContext : JsonSerializerContext;

@@ -24,11 +24,16 @@ internal static class RecordSeal
 
     public static AliasRecord Seal(RootKey rootKey, AliasRecord alias) => alias with { Seal = SealOf(rootKey, Encode(alias)) };
 
+    public static GrantRecord Seal(RootKey rootKey, GrantRecord grant) => grant with { Seal = SealOf(rootKey, Encode(grant)) };
+
     /// <summary>Whether the record carries a valid seal of this root key.</summary>
     public static bool IsAuthentic(RootKey rootKey, KeyRecord key) => key.Seal is { } seal && Verify(rootKey, seal, Encode(key));
 
     /// <summary>Whether the record carries a valid seal of this root key.</summary>
     public static bool IsAuthentic(RootKey rootKey, AliasRecord alias) => alias.Seal is { } seal && Verify(rootKey, seal, Encode(alias));
+
+    /// <summary>Whether the grant carries a valid seal of this root key.</summary>
+    public static bool IsAuthentic(RootKey rootKey, GrantRecord grant) => grant.Seal is { } seal && Verify(rootKey, seal, Encode(grant));
 
     /// <summary>Seals an encoding and returns its buffer.</summary>
     private static byte[] SealOf(RootKey rootKey, ArrayBufferWriter<byte> canonical)
@@ -97,6 +102,15 @@ internal static class RecordSeal
         return canonical;
     }
 
+    /// <summary>The canonical encoding of a grant record (see <see cref="Canonical(KeyRecord)"/>).</summary>
+    internal static byte[] Canonical(GrantRecord grant)
+    {
+        var buffer = Encode(grant);
+        var canonical = buffer.WrittenSpan.ToArray();
+        Return(buffer);
+        return canonical;
+    }
+
     private static ArrayBufferWriter<byte> Encode(KeyRecord key)
     {
         var buffer = Rent();
@@ -144,6 +158,13 @@ internal static class RecordSeal
             }
         }
 
+        // The key policy (added with key policies) extends the encoding the same way, only when set.
+        if (key.Policy is not null)
+        {
+            Add(buffer, PolicyLabel);
+            Add(buffer, key.Policy);
+        }
+
         return buffer;
     }
 
@@ -176,9 +197,54 @@ internal static class RecordSeal
         return buffer;
     }
 
+    /// <summary>
+    /// A grant: every field but the version, in declaration order. The operations keep their stored
+    /// order (a count, then each); an encryption-context constraint is absent (-1) or a count and its
+    /// pairs in ordinal order of their keys, so that the order a store returns them in does not matter.
+    /// </summary>
+    private static ArrayBufferWriter<byte> Encode(GrantRecord grant)
+    {
+        var buffer = Rent();
+        Add(buffer, GrantLabel);
+        Add(buffer, grant.KeyId);
+        Add(buffer, grant.GrantId);
+        Add(buffer, grant.Name);
+        Add(buffer, grant.GranteePrincipal);
+        Add(buffer, grant.RetiringPrincipal);
+        Add(buffer, grant.IssuingAccount);
+        Add(buffer, grant.Operations.Count);
+        foreach (var operation in grant.Operations)
+        {
+            Add(buffer, operation);
+        }
+
+        Add(buffer, grant.EncryptionContextSubset);
+        Add(buffer, grant.EncryptionContextEquals);
+        Add(buffer, grant.CreationDate);
+        return buffer;
+    }
+
+    private static void Add(ArrayBufferWriter<byte> buffer, IReadOnlyDictionary<string, string>? pairs)
+    {
+        if (pairs is null)
+        {
+            AddAbsent(buffer);
+            return;
+        }
+
+        Add(buffer, pairs.Count);
+        foreach (var pair in pairs.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            Add(buffer, pair.Key);
+            Add(buffer, pair.Value);
+        }
+    }
+
     private const string KeyLabel = "EnvelopeKms key record v1";
     private const string AliasLabel = "EnvelopeKms alias record v1";
     private const string RotationLabel = "EnvelopeKms key record rotation extension v1";
+    private const string PolicyLabel = "EnvelopeKms key record policy extension v1";
+    private const string GrantLabel = "EnvelopeKms grant record v1";
 
     /// <summary>Buffers larger than this (a key with very many materials or tags) are not kept per thread.</summary>
     private const int MaxRetainedBuffer = 64 * 1024;
@@ -263,8 +329,33 @@ internal sealed class SealingKeyStore(IKeyStore inner) : IKeyStore
 {
     private volatile RootKey? _rootKey;
     private volatile bool _sealsRequired;
+    private SealingGrantStore? _grants;
 
     public IKeyStore Inner => inner;
+
+    /// <summary>
+    /// The store's grants, sealed on insert and verified on every read (a forged or edited grant is a
+    /// <see cref="KmsStorageIntegrityException"/>), or <see langword="null"/> when the inner store keeps no grants.
+    /// </summary>
+    public IGrantStore? Grants => inner is IGrantStore grants ? _grants ??= new SealingGrantStore(this, grants) : null;
+
+    /// <summary>Seals a grant with the open root key.</summary>
+    internal GrantRecord Seal(GrantRecord grant) => RecordSeal.Seal(RootKey, grant);
+
+    /// <summary>
+    /// Throws <see cref="KmsStorageIntegrityException"/> unless the grant is authentic. Grants came with
+    /// sealed stores, so a grant always needs its seal, whatever the store's format version.
+    /// </summary>
+    internal GrantRecord Verify(GrantRecord grant)
+    {
+        if (!RecordSeal.IsAuthentic(RootKey, grant))
+        {
+            throw new KmsStorageIntegrityException(
+                $"The stored grant '{grant.GrantId}' of key '{grant.KeyId}' failed its integrity check: it was written or modified outside EnvelopeKms, copied from another key, or its seal was removed. It grants nothing until it is removed; it was left in place.");
+        }
+
+        return grant;
+    }
 
     /// <summary>Set once the root key is open: from then on records are sealed and verified.</summary>
     public void Open(RootKey rootKey, int formatVersion)
@@ -345,4 +436,45 @@ internal sealed class SealingKeyStore(IKeyStore inner) : IKeyStore
 
     public ValueTask DeleteAliasAsync(string aliasName, long expectedVersion, CancellationToken cancellationToken)
         => inner.DeleteAliasAsync(aliasName, expectedVersion, cancellationToken);
+}
+
+
+/// <summary>The grants of a <see cref="SealingKeyStore"/>: seals every grant it inserts and verifies every grant it reads.</summary>
+internal sealed class SealingGrantStore(SealingKeyStore owner, IGrantStore inner) : IGrantStore
+{
+    public IGrantStore Inner => inner;
+
+    public async ValueTask<GrantRecord?> GetGrantAsync(string keyId, string grantId, CancellationToken cancellationToken)
+        => await inner.GetGrantAsync(keyId, grantId, cancellationToken).ConfigureAwait(false) is { } grant ? owner.Verify(grant) : null;
+
+    public async ValueTask<IReadOnlyList<GrantRecord>> ListGrantsAsync(string keyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+        => VerifyAll(await inner.ListGrantsAsync(keyId, afterGrantId, limit, cancellationToken).ConfigureAwait(false));
+
+    public async ValueTask<IReadOnlyList<GrantRecord>> ListGrantsForGranteeAsync(string keyId, string granteePrincipal, CancellationToken cancellationToken)
+        => VerifyAll(await inner.ListGrantsForGranteeAsync(keyId, granteePrincipal, cancellationToken).ConfigureAwait(false));
+
+    public async ValueTask<IReadOnlyList<GrantRecord>> ListRetirableGrantsAsync(string retiringPrincipal, string? afterKeyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+        => VerifyAll(await inner.ListRetirableGrantsAsync(retiringPrincipal, afterKeyId, afterGrantId, limit, cancellationToken).ConfigureAwait(false));
+
+    public ValueTask<int> CountGrantsAsync(string keyId, CancellationToken cancellationToken)
+        => inner.CountGrantsAsync(keyId, cancellationToken);
+
+    public ValueTask<GrantRecord> InsertGrantAsync(GrantRecord grant, CancellationToken cancellationToken)
+        => inner.InsertGrantAsync(owner.Seal(grant), cancellationToken);
+
+    public ValueTask DeleteGrantAsync(string keyId, string grantId, long expectedVersion, CancellationToken cancellationToken)
+        => inner.DeleteGrantAsync(keyId, grantId, expectedVersion, cancellationToken);
+
+    public ValueTask<int> DeleteGrantsOfKeyAsync(string keyId, CancellationToken cancellationToken)
+        => inner.DeleteGrantsOfKeyAsync(keyId, cancellationToken);
+
+    private IReadOnlyList<GrantRecord> VerifyAll(IReadOnlyList<GrantRecord> grants)
+    {
+        foreach (var grant in grants)
+        {
+            owner.Verify(grant);
+        }
+
+        return grants;
+    }
 }

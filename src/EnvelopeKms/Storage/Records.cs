@@ -35,6 +35,12 @@ public sealed record KeyRecord
     /// <summary>When the next automatic rotation is due, while automatic rotation is on.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public DateTimeOffset? NextRotationDate { get; init; }
+    /// <summary>
+    /// The key policy document (JSON text, at most 32 KB), or <see langword="null"/> for a key stored before
+    /// key policies: it has the default key policy, which the key manager supplies.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public string? Policy { get; init; }
     /// <summary>The id of the material new encryptions use.</summary>
     public string? CurrentKeyMaterialId { get; init; }
     /// <summary>Every material version the key has; old ones stay to decrypt old ciphertexts.</summary>
@@ -82,6 +88,39 @@ public sealed record AliasRecord
     /// <summary>The root key's seal over every other field (except <see cref="Version"/>); stores keep it as given.</summary>
     public byte[]? Seal { get; init; }
     /// <summary>The optimistic-concurrency version; assigned by the store.</summary>
+    public long Version { get; init; }
+}
+
+/// <summary>
+/// The stored form of a grant: lets <see cref="GranteePrincipal"/> run <see cref="Operations"/> on
+/// <see cref="KeyId"/> (with optional encryption-context constraints) until it is retired or revoked.
+/// Grants never change once written: they are inserted and deleted.
+/// </summary>
+public sealed record GrantRecord
+{
+    /// <summary>The key the grant is for.</summary>
+    public required string KeyId { get; init; }
+    /// <summary>The grant id: 64 lowercase hex characters.</summary>
+    public required string GrantId { get; init; }
+    /// <summary>The grant's name (1–256 characters of <c>[a-zA-Z0-9:/_-]</c>), or <see langword="null"/>.</summary>
+    public string? Name { get; init; }
+    /// <summary>The principal the grant lets use the key.</summary>
+    public required string GranteePrincipal { get; init; }
+    /// <summary>The principal that may retire the grant, or <see langword="null"/>.</summary>
+    public string? RetiringPrincipal { get; init; }
+    /// <summary>The account root of the caller who created the grant: <c>arn:aws:iam::ACCOUNT:root</c>.</summary>
+    public required string IssuingAccount { get; init; }
+    /// <summary>The KMS operation names the grant allows, such as <c>Decrypt</c>: distinct, in ordinal order.</summary>
+    public required IReadOnlyList<string> Operations { get; init; }
+    /// <summary>Pairs the request's encryption context must include, or <see langword="null"/>.</summary>
+    public IReadOnlyDictionary<string, string>? EncryptionContextSubset { get; init; }
+    /// <summary>The exact encryption context the request must have, or <see langword="null"/>.</summary>
+    public IReadOnlyDictionary<string, string>? EncryptionContextEquals { get; init; }
+    /// <summary>When the grant was created.</summary>
+    public required DateTimeOffset CreationDate { get; init; }
+    /// <summary>The root key's seal over every other field (except <see cref="Version"/>); stores keep it as given.</summary>
+    public byte[]? Seal { get; init; }
+    /// <summary>The optimistic-concurrency version; assigned by the store (1: grants are never updated).</summary>
     public long Version { get; init; }
 }
 
