@@ -16,8 +16,8 @@ namespace EnvelopeKms.Storage.PostgreSql;
 /// their envelope encryptors drop cached data keys of a key that was disabled, rotated or deleted.
 /// </summary>
 /// <remarks>
-/// Tables (in <see cref="PostgreSqlKeyStoreOptions.SchemaName"/>): <c>keys</c> and <c>aliases</c> (one
-/// row per record: id, version, JSON document), <c>metadata</c> (one row), <c>schema_version</c>,
+/// Tables (in <see cref="PostgreSqlKeyStoreOptions.SchemaName"/>): <c>keys</c>, <c>aliases</c> and
+/// <c>grants</c> (one row per record: id, version, JSON document), <c>metadata</c> (one row), <c>schema_version</c>,
 /// <c>store_state</c> (the change counter) and <c>changes</c> (the change feed). The schema is created
 /// and migrated forward on first use, one transaction per step under a row lock, so that several
 /// processes may start at once; a schema written by a newer release is refused with
@@ -26,7 +26,7 @@ namespace EnvelopeKms.Storage.PostgreSql;
 /// an unreadable document as <see cref="KmsStorageIntegrityException"/> with the row left in place.
 /// Dispose the store to stop its change watcher and, when it created it, its data source.
 /// </remarks>
-public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
+public sealed class PostgreSqlKeyStore : IKeyStore, IGrantStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
 {
     /// <summary>The steps that bring an empty schema to each version: step <c>i</c> yields version <c>i + 1</c>. <c>{s}</c> is the quoted schema.</summary>
     private static readonly string[] Migrations =
@@ -55,6 +55,19 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
             seq BIGINT NOT NULL PRIMARY KEY,
             key_id TEXT NULL,
             alias_name TEXT NULL);
+        """,
+        // 3: grants. The grantee and retiring principal are columns (copies of the document's) for the two lookups.
+        """
+        CREATE TABLE IF NOT EXISTS {s}.grants (
+            key_id TEXT COLLATE "C" NOT NULL,
+            grant_id TEXT COLLATE "C" NOT NULL,
+            grantee_principal TEXT COLLATE "C" NOT NULL,
+            retiring_principal TEXT COLLATE "C" NULL,
+            version BIGINT NOT NULL,
+            document TEXT NOT NULL,
+            PRIMARY KEY (key_id, grant_id));
+        CREATE INDEX IF NOT EXISTS grants_by_grantee ON {s}.grants (key_id, grantee_principal, grant_id);
+        CREATE INDEX IF NOT EXISTS grants_by_retiring_principal ON {s}.grants (retiring_principal, key_id, grant_id);
         """,
     ];
 
@@ -405,6 +418,156 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
         }
     }
 
+    // ------------------------------------------------------------------ IGrantStore
+
+    /// <inheritdoc />
+    public ValueTask<GrantRecord?> GetGrantAsync(string keyId, string grantId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(grantId);
+        return RunAsync(async (connection, ct) =>
+        {
+            var grants = await ReadGrantsAsync(connection, $"SELECT {GrantColumns} FROM {_schema}.grants WHERE key_id = $1 AND grant_id = $2", ct, keyId, grantId).ConfigureAwait(false);
+            return grants.Count == 0 ? null : grants[0];
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsAsync(string keyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return RunAsync<IReadOnlyList<GrantRecord>>(async (connection, ct) => afterGrantId is null
+            ? await ReadGrantsAsync(connection, $"SELECT {GrantColumns} FROM {_schema}.grants WHERE key_id = $1 ORDER BY grant_id LIMIT $2", ct, keyId, limit).ConfigureAwait(false)
+            : await ReadGrantsAsync(connection, $"SELECT {GrantColumns} FROM {_schema}.grants WHERE key_id = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3", ct, keyId, afterGrantId, limit).ConfigureAwait(false),
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsForGranteeAsync(string keyId, string granteePrincipal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(granteePrincipal);
+        return RunAsync<IReadOnlyList<GrantRecord>>(
+            async (connection, ct) => await ReadGrantsAsync(
+                connection,
+                $"SELECT {GrantColumns} FROM {_schema}.grants WHERE key_id = $1 AND grantee_principal = $2 ORDER BY grant_id",
+                ct,
+                keyId,
+                granteePrincipal).ConfigureAwait(false),
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListRetirableGrantsAsync(string retiringPrincipal, string? afterKeyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(retiringPrincipal);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if ((afterKeyId is null) != (afterGrantId is null))
+        {
+            throw new ArgumentException("A position in the retirable grants is a key id and a grant id: give both or neither.", afterKeyId is null ? nameof(afterKeyId) : nameof(afterGrantId));
+        }
+
+        return RunAsync<IReadOnlyList<GrantRecord>>(async (connection, ct) => afterKeyId is null
+            ? await ReadGrantsAsync(
+                connection,
+                $"SELECT {GrantColumns} FROM {_schema}.grants WHERE retiring_principal = $1 ORDER BY key_id, grant_id LIMIT $2",
+                ct,
+                retiringPrincipal,
+                limit).ConfigureAwait(false)
+            : await ReadGrantsAsync(
+                connection,
+                $"SELECT {GrantColumns} FROM {_schema}.grants WHERE retiring_principal = $1 AND (key_id, grant_id) > ($2, $3) ORDER BY key_id, grant_id LIMIT $4",
+                ct,
+                retiringPrincipal,
+                afterKeyId,
+                afterGrantId,
+                limit).ConfigureAwait(false),
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> CountGrantsAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        return RunAsync(async (connection, ct) =>
+        {
+            var command = Command(connection, $"SELECT COUNT(*) FROM {_schema}.grants WHERE key_id = $1", keyId);
+            await using var commandScope = command.ConfigureAwait(false);
+            return Convert.ToInt32(await command.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reported on the change feed as a change of the grant's key.</remarks>
+    public ValueTask<GrantRecord> InsertGrantAsync(GrantRecord grant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        var stored = grant with { Version = 1 };
+        return WriteAsync(
+            stored,
+            new Change(grant.KeyId, null),
+            $"""
+            INSERT INTO {_schema}.grants (key_id, grant_id, grantee_principal, retiring_principal, version, document)
+            VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (key_id, grant_id) DO NOTHING
+            """,
+            [grant.KeyId, grant.GrantId, grant.GranteePrincipal, grant.RetiringPrincipal, JsonSerializer.Serialize(stored, KeyStoreJson.GrantRecord)],
+            $"The key '{grant.KeyId}' has a grant with id '{grant.GrantId}'.",
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reported on the change feed as a change of the grant's key.</remarks>
+    public async ValueTask DeleteGrantAsync(string keyId, string grantId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(grantId);
+        await WriteAsync(
+            grantId,
+            new Change(keyId, null),
+            $"DELETE FROM {_schema}.grants WHERE key_id = $1 AND grant_id = $2 AND version = $3",
+            [keyId, grantId, expectedVersion],
+            $"The grant '{grantId}' of key '{keyId}' is missing or changed since version {expectedVersion} was read.",
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One transaction: every grant of the key goes at once. Reported on the change feed as a change of the key.</remarks>
+    public ValueTask<int> DeleteGrantsOfKeyAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        return WriteCountAsync(new Change(keyId, null), $"DELETE FROM {_schema}.grants WHERE key_id = $1", [keyId], cancellationToken);
+    }
+
+    private const string GrantColumns = "key_id, grant_id, version, document";
+
+    private async Task<List<GrantRecord>> ReadGrantsAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object?[] values)
+    {
+        var command = Command(connection, sql, values);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        var grants = new List<GrantRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var keyId = ReadId(reader, "grant");
+            var grantId = reader.IsDBNull(1)
+                ? throw new KmsStorageIntegrityException($"A row of the grant table of the PostgreSQL key store '{_description}' has no grant id; it was left in place.")
+                : reader.GetString(1);
+            var grant = Deserialize(reader, 3, KeyStoreJson.GrantRecord, $"the row of grant '{grantId}' of key '{keyId}'");
+            if (!string.Equals(grant.KeyId, keyId, StringComparison.Ordinal) || !string.Equals(grant.GrantId, grantId, StringComparison.Ordinal))
+            {
+                throw new KmsStorageIntegrityException($"The row of grant '{grantId}' of key '{keyId}' in the PostgreSQL key store '{_description}' holds the document of another grant; it was left in place.");
+            }
+
+            grants.Add(grant with { Version = reader.IsDBNull(2)
+                ? throw new KmsStorageIntegrityException($"The row of grant '{grantId}' of key '{keyId}' in the PostgreSQL key store '{_description}' has no version; it was left in place.")
+                : reader.GetInt64(2) });
+        }
+
+        return grants;
+    }
+
     // ------------------------------------------------------------------ connections, transactions and errors
 
     private readonly record struct Change(string? KeyId, string? AliasName);
@@ -420,35 +583,8 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
         {
             var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
             await using var transactionScope = transaction.ConfigureAwait(false);
-            var batch = new NpgsqlBatch(connection, transaction);
-            await using var batchScope = batch.ConfigureAwait(false);
-            var counter = Statement($"UPDATE {_schema}.store_state SET last_change = last_change + 1 WHERE id = 1");
-            var write = Statement(sql, values);
-            batch.BatchCommands.Add(counter);
-            batch.BatchCommands.Add(write);
-            batch.BatchCommands.Add(Statement(
-                $"INSERT INTO {_schema}.changes (seq, key_id, alias_name) SELECT last_change, $1, $2 FROM {_schema}.store_state WHERE id = 1",
-                change.KeyId,
-                change.AliasName));
-            batch.BatchCommands.Add(Statement(
-                $"""
-                DELETE FROM {_schema}.changes
-                WHERE seq <= (SELECT last_change FROM {_schema}.store_state WHERE id = 1) - $1
-                  AND (SELECT last_change FROM {_schema}.store_state WHERE id = 1) % {PruneEvery} = 0
-                """,
-                (long)_retention));
-            if (_useListen)
-            {
-                batch.BatchCommands.Add(Statement($"SELECT pg_notify($1, last_change::text) FROM {_schema}.store_state WHERE id = 1", _channel));
-            }
-
-            await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            if (counter.RecordsAffected != 1)
-            {
-                throw new KmsStorageIntegrityException($"The PostgreSQL key store '{_description}' has no change counter row (store_state); it was left as it is.");
-            }
-
-            if (write.RecordsAffected != 1)
+            var rows = await WriteInTransactionAsync(connection, transaction, change, sql, values, ct).ConfigureAwait(false);
+            if (rows != 1)
             {
                 await transaction.RollbackAsync(ct).ConfigureAwait(false);
                 throw new KeyStoreConflictException(conflictMessage);
@@ -457,6 +593,51 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDi
             await transaction.CommitAsync(ct).ConfigureAwait(false);
             return result;
         }, cancellationToken, conflictMessage);
+
+    /// <summary>Runs one write that may change any number of rows (see <see cref="WriteAsync"/>) and returns how many it changed.</summary>
+    private ValueTask<int> WriteCountAsync(Change change, string sql, object?[] values, CancellationToken cancellationToken)
+        => RunAsync(async (connection, ct) =>
+        {
+            var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await using var transactionScope = transaction.ConfigureAwait(false);
+            var rows = await WriteInTransactionAsync(connection, transaction, change, sql, values, ct).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return rows;
+        }, cancellationToken);
+
+    /// <summary>The statements of a write, sent in one batch; returns the rows the write changed.</summary>
+    private async Task<int> WriteInTransactionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Change change, string sql, object?[] values, CancellationToken ct)
+    {
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using var batchScope = batch.ConfigureAwait(false);
+        var counter = Statement($"UPDATE {_schema}.store_state SET last_change = last_change + 1 WHERE id = 1");
+        var write = Statement(sql, values);
+        batch.BatchCommands.Add(counter);
+        batch.BatchCommands.Add(write);
+        batch.BatchCommands.Add(Statement(
+            $"INSERT INTO {_schema}.changes (seq, key_id, alias_name) SELECT last_change, $1, $2 FROM {_schema}.store_state WHERE id = 1",
+            change.KeyId,
+            change.AliasName));
+        batch.BatchCommands.Add(Statement(
+            $"""
+            DELETE FROM {_schema}.changes
+            WHERE seq <= (SELECT last_change FROM {_schema}.store_state WHERE id = 1) - $1
+              AND (SELECT last_change FROM {_schema}.store_state WHERE id = 1) % {PruneEvery} = 0
+            """,
+            (long)_retention));
+        if (_useListen)
+        {
+            batch.BatchCommands.Add(Statement($"SELECT pg_notify($1, last_change::text) FROM {_schema}.store_state WHERE id = 1", _channel));
+        }
+
+        await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        if (counter.RecordsAffected != 1)
+        {
+            throw new KmsStorageIntegrityException($"The PostgreSQL key store '{_description}' has no change counter row (store_state); it was left as it is.");
+        }
+
+        return write.RecordsAffected;
+    }
 
     /// <summary>
     /// Runs an operation on a pooled connection once the schema is in place; re-runs it after a

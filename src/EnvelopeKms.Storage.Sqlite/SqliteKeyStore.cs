@@ -13,7 +13,7 @@ namespace EnvelopeKms.Storage.Sqlite;
 /// the change in a change feed. Several stores, threads or processes may share the file.
 /// </summary>
 /// <remarks>
-/// Tables: <c>keys</c> and <c>aliases</c> (one row per record: id, version, JSON document),
+/// Tables: <c>keys</c>, <c>aliases</c> and <c>grants</c> (one row per record: id, version, JSON document),
 /// <c>metadata</c> (one row), <c>schema_version</c>, and the change feed: <c>store_state</c> (one row,
 /// the sequence number of the last change) and <c>changes</c> (one row per write, pruned to
 /// <see cref="SqliteKeyStoreOptions.ChangeRetention"/> rows). The schema is created and migrated forward on
@@ -27,7 +27,7 @@ namespace EnvelopeKms.Storage.Sqlite;
 /// the change feed every <see cref="SqliteKeyStoreOptions.PollInterval"/>. Dispose the store to stop it.
 /// </para>
 /// </remarks>
-public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
+public sealed class SqliteKeyStore : IKeyStore, IGrantStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
 {
     /// <summary>The steps that bring an empty database to each schema version: step <c>i</c> yields version <c>i + 1</c>.</summary>
     private static readonly string[] Migrations =
@@ -57,6 +57,19 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDispos
             seq INTEGER NOT NULL PRIMARY KEY,
             key_id TEXT NULL,
             alias_name TEXT NULL);
+        """,
+        // 3: grants. The grantee and retiring principal are columns (copies of the document's) for the two lookups.
+        """
+        CREATE TABLE grants (
+            key_id TEXT NOT NULL COLLATE BINARY,
+            grant_id TEXT NOT NULL COLLATE BINARY,
+            grantee_principal TEXT NOT NULL COLLATE BINARY,
+            retiring_principal TEXT NULL COLLATE BINARY,
+            version INTEGER NOT NULL,
+            document TEXT NOT NULL,
+            PRIMARY KEY (key_id, grant_id));
+        CREATE INDEX grants_by_grantee ON grants (key_id, grantee_principal, grant_id);
+        CREATE INDEX grants_by_retiring_principal ON grants (retiring_principal, key_id, grant_id);
         """,
     ];
 
@@ -333,6 +346,162 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyStoreChangeNotifier, IDispos
                 throw new KeyStoreConflictException($"The alias '{aliasName}' is missing or changed since version {expectedVersion} was read.");
             }
         }, cancellationToken);
+    }
+
+    // ------------------------------------------------------------------ grants
+
+    private const string GrantColumns = "key_id, grant_id, version, document";
+
+    /// <inheritdoc />
+    public ValueTask<GrantRecord?> GetGrantAsync(string keyId, string grantId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(grantId);
+        return RunAsync(connection =>
+        {
+            var grants = ReadGrants(connection, $"SELECT {GrantColumns} FROM grants WHERE key_id = $key AND grant_id = $grant", ("$key", keyId), ("$grant", grantId));
+            return grants.Count == 0 ? null : grants[0];
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsAsync(string keyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return RunAsync<IReadOnlyList<GrantRecord>>(connection => ReadGrants(
+            connection,
+            $"SELECT {GrantColumns} FROM grants WHERE key_id = $key AND ($after IS NULL OR grant_id > $after) ORDER BY grant_id LIMIT $limit",
+            ("$key", keyId),
+            ("$after", afterGrantId),
+            ("$limit", limit)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsForGranteeAsync(string keyId, string granteePrincipal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(granteePrincipal);
+        return RunAsync<IReadOnlyList<GrantRecord>>(connection => ReadGrants(
+            connection,
+            $"SELECT {GrantColumns} FROM grants WHERE key_id = $key AND grantee_principal = $grantee ORDER BY grant_id",
+            ("$key", keyId),
+            ("$grantee", granteePrincipal)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<GrantRecord>> ListRetirableGrantsAsync(string retiringPrincipal, string? afterKeyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(retiringPrincipal);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        GrantPositionCheck(afterKeyId, afterGrantId);
+        return RunAsync<IReadOnlyList<GrantRecord>>(connection => ReadGrants(
+            connection,
+            $"""
+            SELECT {GrantColumns} FROM grants
+            WHERE retiring_principal = $retiring AND ($afterKey IS NULL OR (key_id, grant_id) > ($afterKey, $afterGrant))
+            ORDER BY key_id, grant_id LIMIT $limit
+            """,
+            ("$retiring", retiringPrincipal),
+            ("$afterKey", afterKeyId),
+            ("$afterGrant", afterGrantId),
+            ("$limit", limit)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> CountGrantsAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        return RunAsync(connection =>
+        {
+            using var command = Command(connection, "SELECT COUNT(*) FROM grants WHERE key_id = $key", ("$key", keyId));
+            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reported on the change feed as a change of the grant's key.</remarks>
+    public ValueTask<GrantRecord> InsertGrantAsync(GrantRecord grant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        var stored = grant with { Version = 1 };
+        var document = JsonSerializer.Serialize(stored, KeyStoreJson.GrantRecord);
+        return WriteAsync(grant.KeyId, null, (connection, transaction) =>
+        {
+            var rows = Execute(
+                connection,
+                """
+                INSERT INTO grants (key_id, grant_id, grantee_principal, retiring_principal, version, document)
+                VALUES ($key, $grant, $grantee, $retiring, 1, $document) ON CONFLICT (key_id, grant_id) DO NOTHING
+                """,
+                transaction,
+                ("$key", grant.KeyId),
+                ("$grant", grant.GrantId),
+                ("$grantee", grant.GranteePrincipal),
+                ("$retiring", grant.RetiringPrincipal),
+                ("$document", document));
+            return rows == 1 ? stored : throw new KeyStoreConflictException($"The key '{grant.KeyId}' has a grant with id '{grant.GrantId}'.");
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reported on the change feed as a change of the grant's key.</remarks>
+    public ValueTask DeleteGrantAsync(string keyId, string grantId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        ArgumentNullException.ThrowIfNull(grantId);
+        return WriteVoidAsync(keyId, null, (connection, transaction) =>
+        {
+            var rows = Execute(
+                connection,
+                "DELETE FROM grants WHERE key_id = $key AND grant_id = $grant AND version = $expected",
+                transaction,
+                ("$key", keyId),
+                ("$grant", grantId),
+                ("$expected", expectedVersion));
+            if (rows != 1)
+            {
+                throw new KeyStoreConflictException($"The grant '{grantId}' of key '{keyId}' is missing or changed since version {expectedVersion} was read.");
+            }
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One transaction: every grant of the key goes at once. Reported on the change feed as a change of the key.</remarks>
+    public ValueTask<int> DeleteGrantsOfKeyAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        return WriteAsync(keyId, null, (connection, transaction) =>
+            Execute(connection, "DELETE FROM grants WHERE key_id = $key", transaction, ("$key", keyId)), cancellationToken);
+    }
+
+    private static void GrantPositionCheck(string? afterKeyId, string? afterGrantId)
+    {
+        if ((afterKeyId is null) != (afterGrantId is null))
+        {
+            throw new ArgumentException("A position in the retirable grants is a key id and a grant id: give both or neither.", afterKeyId is null ? nameof(afterKeyId) : nameof(afterGrantId));
+        }
+    }
+
+    private List<GrantRecord> ReadGrants(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, sql, parameters);
+        using var reader = command.ExecuteReader();
+        var grants = new List<GrantRecord>();
+        while (reader.Read())
+        {
+            var keyId = reader.GetString(0);
+            var grantId = reader.GetString(1);
+            var grant = Deserialize(reader, 3, KeyStoreJson.GrantRecord, $"the row of grant '{grantId}' of key '{keyId}'");
+            if (!string.Equals(grant.KeyId, keyId, StringComparison.Ordinal) || !string.Equals(grant.GrantId, grantId, StringComparison.Ordinal))
+            {
+                throw new KmsStorageIntegrityException($"The row of grant '{grantId}' of key '{keyId}' in the SQLite key store '{_description}' holds the document of another grant; it was left in place.");
+            }
+
+            grants.Add(grant with { Version = reader.GetInt64(2) });
+        }
+
+        return grants;
     }
 
     // ------------------------------------------------------------------ change feed
