@@ -102,7 +102,9 @@ internal sealed class IpRange
         ReadOnlySpan<char> s = text.AsSpan().Trim();
         int slash = s.IndexOf('/');
         ReadOnlySpan<char> addressText = slash < 0 ? s : s[..slash];
-        if (!IPAddress.TryParse(addressText, out IPAddress? address) || address.ScopeId != 0)
+        bool v6 = addressText.Contains(':');
+        if ((!v6 && addressText.Count('.') != 3) || !IPAddress.TryParse(addressText, out IPAddress? address)
+            || (address.AddressFamily == AddressFamily.InterNetworkV6) != v6 || (v6 && address.ScopeId != 0))
         {
             return false;
         }
