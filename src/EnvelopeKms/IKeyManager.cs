@@ -132,4 +132,31 @@ public interface IKeyManager
     /// an operation touches them, so calling this is optional.
     /// </summary>
     Task<int> PurgeExpiredKeysAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces a key's policy (<c>PutKeyPolicy</c>); a malformed policy, or one that would lock the caller out, is refused and the previous one stays.</summary>
+    Task PutKeyPolicyAsync(PutKeyPolicyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a key's policy (<c>GetKeyPolicy</c>).</summary>
+    Task<GetKeyPolicyResponse> GetKeyPolicyAsync(GetKeyPolicyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists the names of a key's policies, that is <c>default</c> (<c>ListKeyPolicies</c>).</summary>
+    Task<ListKeyPoliciesResponse> ListKeyPoliciesAsync(ListKeyPoliciesRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives a principal permission to use a key (<c>CreateGrant</c>).</summary>
+    Task<CreateGrantResponse> CreateGrantAsync(CreateGrantRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists a key's grants (<c>ListGrants</c>).</summary>
+    Task<ListGrantsResponse> ListGrantsAsync(ListGrantsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists the grants a principal may retire (<c>ListRetirableGrants</c>).</summary>
+    Task<ListGrantsResponse> ListRetirableGrantsAsync(ListRetirableGrantsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a grant as its retiring principal, grantee or issuing account (<c>RetireGrant</c>).</summary>
+    Task RetireGrantAsync(RetireGrantRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a grant as a key administrator (<c>RevokeGrant</c>).</summary>
+    Task RevokeGrantAsync(RevokeGrantRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Explains how a request by a principal would be authorized on a key, without running it (EnvelopeKms's simulate call).</summary>
+    Task<Authorization.AuthorizationExplanation> SimulateAuthorizationAsync(SimulateAuthorizationRequest request, CancellationToken cancellationToken = default);
 }

@@ -15,6 +15,7 @@ public sealed partial class KeyManager
         KmsOperation.ScheduleKeyDeletion, KmsOperation.CancelKeyDeletion, KmsOperation.TagResource,
         KmsOperation.UntagResource, KmsOperation.CreateAlias, KmsOperation.UpdateAlias,
         KmsOperation.EnableKeyRotation, KmsOperation.DisableKeyRotation, KmsOperation.RotateKeyOnDemand,
+        KmsOperation.PutKeyPolicy,
     ];
 
     /// <summary>

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using EnvelopeKms.Auditing;
 using EnvelopeKms.Authorization;
+using EnvelopeKms.Authorization.Policies;
 using EnvelopeKms.Cryptography;
 using EnvelopeKms.Internal;
 using EnvelopeKms.KeyManagement;
@@ -105,7 +106,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _rootKeyProvider = rootKeyProvider;
         _time = timeProvider ?? TimeProvider.System;
         _ids = new Identifiers(options.Partition, options.Region, options.AccountId);
-        _authorizer = authorizer ?? new DefaultKeyPolicyAuthorizer(options.AccountId, options.Partition);
+        _authorizer = authorizer ?? new KeyPolicyAuthorizer(options.AccountId, options.Partition);
         _auditSink = auditSink ?? new LoggerAuditSink(loggerFactory);
         _callerProvider = callerIdentityProvider ?? new FixedCallerIdentityProvider(CallerIdentity.AccountRoot(options.AccountId, options.Partition));
         _logger = loggerFactory.CreateLogger("EnvelopeKms.KeyManager");
@@ -170,11 +171,17 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 throw new KmsUnsupportedOperationException("Multi-region keys are not supported in this version.");
             }
 
+            var policy = request.Policy is null ? null : ParseKeyPolicy(request.Policy, "Policy");
             await AuthorizeAsync(ctx, KmsOperation.CreateKey, key: null, cancellationToken).ConfigureAwait(false);
             var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
 
             var keyId = Identifiers.NewKeyId();
             ctx.KeyId = keyId;
+            if (policy is not null)
+            {
+                await RequireNoLockoutAsync(ctx, policy, keyId, request.BypassPolicyLockoutSafetyCheck, cancellationToken).ConfigureAwait(false);
+            }
+
             var now = _time.GetUtcNow();
             var record = new KeyRecord
             {
@@ -187,6 +194,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 KeyUsage = request.KeyUsage,
                 Origin = request.Origin,
                 Tags = [.. tags.OrderBy(t => t.TagKey, StringComparer.Ordinal)],
+                Policy = policy?.Text,
             };
 
             if (request.Origin == KeyOrigin.AwsKms)
@@ -650,8 +658,14 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 var sourceMaterialId = ctx.KeyMaterialId!;
                 var destination = await ResolveAsync(ctx, destinationId, cancellationToken).ConfigureAwait(false);
                 ctx.DestinationKeyId = destination.KeyId;
+
+                // The destination is authorized with the destination's encryption context.
+                ctx.EncryptionContext = request.DestinationEncryptionContext;
+                ctx.SetCondition(ConditionKeyKind.KmsReEncryptOnSameKey, ConditionValues.Of(destination.KeyId == source.KeyId));
                 await AuthorizeAsync(ctx, KmsOperation.ReEncryptTo, destination, cancellationToken).ConfigureAwait(false);
+                ctx.EncryptionContext = request.SourceEncryptionContext;
                 KeyStateRules.Enforce(KmsOperation.ReEncryptTo, destination.KeyState, _ids.KeyArn(destination.KeyId));
+                ThrowIfDryRun(ctx, KmsOperation.ReEncryptTo);
                 byte[] blob;
                 string destinationMaterialId;
                 if (KeySpecs.IsRsaEncryption(destination.KeySpec, destination.KeyUsage))
@@ -1101,13 +1115,23 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     private async Task<T> RunAsync<T>(KmsOperation operation, KmsRequest request, Func<OperationContext, Task<T>> body)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var ctx = new OperationContext(operation, request.Caller ?? _callerProvider.GetCurrentCaller(), NewRequestId());
+        var ctx = new OperationContext(operation, request.Caller ?? _callerProvider.GetCurrentCaller(), NewRequestId())
+        {
+            DryRun = request is IDryRunRequest { DryRun: true },
+            Conditions = RequestConditionsOf(request),
+            RequestTags = request switch { CreateKeyRequest create => create.Tags, TagResourceRequest tag => tag.Tags, _ => null },
+        };
         T result;
         try
         {
             // A key manager whose root key is missing or is not the store's refuses every operation
             // before it reads or changes anything else (a no-op once the root key is open).
-            await GetRootKeyAsync(CancellationToken.None).ConfigureAwait(false);
+            var rootKey = await GetRootKeyAsync(CancellationToken.None).ConfigureAwait(false);
+            if (request is IGrantTokenRequest { GrantTokens: { } grantTokens })
+            {
+                GrantTokens.Validate(rootKey, grantTokens);
+            }
+
             result = await body(ctx).ConfigureAwait(false);
         }
         catch (KmsException e)
@@ -1165,7 +1189,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             AliasName = ctx.AliasName,
             ErrorCode = errorCode,
             EncryptionContext = ctx.EncryptionContext,
-            AuthorizationSummary = ctx.AuthorizationSummary,
+            AuthorizationSummary = ctx.LockoutCheckBypassed
+                ? ctx.AuthorizationSummary + " BypassPolicyLockoutSafetyCheck was set: the policy lockout safety check was skipped."
+                : ctx.AuthorizationSummary,
             RecipientModuleId = ctx.RecipientAttestation?.ModuleId,
             RecipientImageSha384 = ctx.RecipientAttestation?.ImageSha384,
         };
@@ -1194,6 +1220,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         if (operation != KmsOperation.ListAliases)
         {
             KeyStateRules.Enforce(operation, key.KeyState, _ids.KeyArn(key.KeyId));
+        }
+
+        if (!ctx.DeferDryRun)
+        {
+            ThrowIfDryRun(ctx, operation);
         }
 
         return key;
@@ -1230,17 +1261,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         var keyArn = key is null ? null : _ids.KeyArn(key.KeyId);
-        var decision = await _authorizer.AuthorizeAsync(new AuthorizationRequest
-        {
-            Caller = ctx.Caller,
-            Operation = operation,
-            Key = key,
-            KeyArn = keyArn,
-            EncryptionContext = ctx.EncryptionContext,
-            RequestAlias = ctx.AliasName,
-            RecipientAttestation = ctx.RecipientAttestation,
-        }, cancellationToken).ConfigureAwait(false);
+        var decision = await _authorizer.AuthorizeAsync(
+            await AuthorizationRequestOfAsync(ctx, operation, key, cancellationToken).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
         ctx.AuthorizationSummary = decision.Summary;
+        ctx.GrantId = decision.GrantId;
         if (!decision.IsAllowed)
         {
             var resource = keyArn ?? $"arn:{_ids.Partition}:kms:{_ids.Region}:{_ids.AccountId}:*";
@@ -1255,11 +1280,16 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     };
 
     /// <summary>Read-modify-write of one key with optimistic concurrency, re-checking state on every attempt.</summary>
-    private async Task<KeyRecord> MutateKeyAsync(OperationContext ctx, KmsOperation operation, string? keyReference, Func<KeyRecord, KeyRecord> change, CancellationToken cancellationToken)
+    private async Task<KeyRecord> MutateKeyAsync(OperationContext ctx, KmsOperation operation, string? keyReference, Func<KeyRecord, KeyRecord> change, CancellationToken cancellationToken, Func<KeyRecord, Task>? check = null)
     {
         for (var attempt = 0; ; attempt++)
         {
             var key = await UseKeyAsync(ctx, operation, keyReference, "KeyId", allowAlias: false, cancellationToken).ConfigureAwait(false);
+            if (check is not null)
+            {
+                await check(key).ConfigureAwait(false);
+            }
+
             var changed = change(key);
             try
             {
@@ -1304,6 +1334,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 }
             }
 
+            // Grants go with the aliases, before the key, for the same reason.
+            if (GrantStore is { } grants)
+            {
+                await grants.DeleteGrantsOfKeyAsync(key.KeyId, cancellationToken).ConfigureAwait(false);
+            }
+
             try
             {
                 await _store.DeleteKeyAsync(key.KeyId, key.Version, cancellationToken).ConfigureAwait(false);
@@ -1327,6 +1363,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             }
 
             _relayedFingerprints.TryRemove(key.KeyId, out _);
+            _keyPolicies.TryRemove(key.KeyId, out _);
 
             _platformKeys.Evict(key.KeyId);
 
@@ -1440,6 +1477,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
         await AuthorizeAsync(ctx, operation, key, cancellationToken).ConfigureAwait(false);
         KeyStateRules.Enforce(operation, key.KeyState, _ids.KeyArn(key.KeyId));
+        ThrowIfDryRun(ctx, operation);
         if (key.KeyUsage != KeyUsage.EncryptDecrypt)
         {
             throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; decryption needs ENCRYPT_DECRYPT.");
@@ -1773,6 +1811,20 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         public RecipientAttestation? RecipientAttestation { get; set; }
         /// <summary>EnvelopeKms acting for itself on an owned key: owned keys are visible, the customer's authorizer is not asked.</summary>
         public bool IsInternal { get; set; }
+        /// <summary>The request asked for a dry run: validate and authorize, then stop with <c>DryRunOperationException</c>.</summary>
+        public bool DryRun { get; init; }
+        /// <summary>The request-parameter condition keys of the request, for policies.</summary>
+        public Dictionary<ConditionKeyKind, ConditionValues>? Conditions { get; set; }
+        /// <summary>The tags of the request, for <c>aws:RequestTag</c> and <c>aws:TagKeys</c>.</summary>
+        public IReadOnlyList<KeyTag>? RequestTags { get; init; }
+        /// <summary>The grant that allowed the operation, when a grant did.</summary>
+        public string? GrantId { get; set; }
+        /// <summary>The operation stops a dry run itself, after checks of its own that follow the key's.</summary>
+        public bool DeferDryRun { get; set; }
+        /// <summary>The policy lockout safety check was bypassed (audited).</summary>
+        public bool LockoutCheckBypassed { get; set; }
+
+        public void SetCondition(ConditionKeyKind kind, ConditionValues value) => (Conditions ??= [])[kind] = value;
     }
 
     private sealed class FixedCallerIdentityProvider(CallerIdentity caller) : ICallerIdentityProvider

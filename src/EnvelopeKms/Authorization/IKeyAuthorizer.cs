@@ -1,3 +1,4 @@
+using EnvelopeKms.Authorization.Policies;
 using EnvelopeKms.Storage;
 
 namespace EnvelopeKms.Authorization;
@@ -23,12 +24,35 @@ public sealed class AuthorizationRequest
     /// keys <c>kms:RecipientAttestation:ImageSha384</c> and <c>kms:RecipientAttestation:PCR&lt;n&gt;</c>.
     /// </summary>
     public RecipientAttestation? RecipientAttestation { get; init; }
+    /// <summary>The key's key policy, compiled; <see langword="null"/> for operations on no key.</summary>
+    public PolicyDocument? KeyPolicy { get; init; }
+    /// <summary>
+    /// Loads the grants of the key whose grantee is the caller (empty when the store keeps no grants);
+    /// <see langword="null"/> for operations on no key. Called only when the policies did not decide.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<IReadOnlyList<GrantRecord>>>? LoadGrants { get; init; }
+    /// <summary>When the request is made, for <c>aws:CurrentTime</c> and <c>aws:EpochTime</c>.</summary>
+    public DateTimeOffset RequestTime { get; init; }
+    /// <summary>The aliases of the key, for <c>kms:ResourceAliases</c>; <see langword="null"/> when not loaded (no policy of the key uses it).</summary>
+    public IReadOnlyList<string>? ResourceAliases { get; init; }
+    /// <summary>The tags in the request (<c>CreateKey</c>, <c>TagResource</c>), for <c>aws:RequestTag/&lt;key&gt;</c> and <c>aws:TagKeys</c>.</summary>
+    public IReadOnlyList<KeyTag>? RequestTags { get; init; }
+    /// <summary>
+    /// The values of the request-parameter condition keys of this operation (<c>kms:EncryptionAlgorithm</c>,
+    /// <c>kms:SigningAlgorithm</c>, <c>kms:GrantOperations</c>, <c>kms:KeySpec</c> of <c>CreateKey</c>, ...);
+    /// a key that is not there is absent from the request, as in KMS.
+    /// </summary>
+    public IReadOnlyDictionary<ConditionKeyKind, ConditionValues>? RequestConditions { get; init; }
 }
 
 /// <summary>The authorizer's answer.</summary>
 /// <param name="IsAllowed">Whether the operation may run.</param>
 /// <param name="Summary">A one-line explanation (which rule decided), recorded in the audit trail.</param>
-public sealed record AuthorizationDecision(bool IsAllowed, string Summary);
+public sealed record AuthorizationDecision(bool IsAllowed, string Summary)
+{
+    /// <summary>The grant that allowed the operation, when a grant (not a policy) allowed it.</summary>
+    public string? GrantId { get; init; }
+}
 
 /// <summary>Decides whether a caller may run an operation on a key. The policy-engine package replaces the default.</summary>
 public interface IKeyAuthorizer

@@ -143,7 +143,22 @@ public sealed class EnvelopeKmsBuilder
         return ProtectKeysWith(sp => new DevelopmentRootKeyProvider(path, LoggerFactoryOf(sp).CreateLogger("EnvelopeKms.RootKey")));
     }
 
-    /// <summary>Replaces the default authorizer (the default key policy).</summary>
+    /// <summary>
+    /// Gives the default authorizer (<see cref="KeyPolicyAuthorizer"/>: key policies and grants) the
+    /// identity policies of principals, which it consults where a key policy delegates to the account
+    /// and for operations on no key. An <see cref="IIdentityPolicyProvider"/> registered in the
+    /// container is used too, when this is not called.
+    /// </summary>
+    public EnvelopeKmsBuilder UseIdentityPolicies(Func<IServiceProvider, IIdentityPolicyProvider> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        IdentityPoliciesFactory = factory;
+        return this;
+    }
+
+    internal Func<IServiceProvider, IIdentityPolicyProvider>? IdentityPoliciesFactory { get; private set; }
+
+    /// <summary>Replaces the default authorizer (<see cref="KeyPolicyAuthorizer"/>: key policies, grants and identity policies).</summary>
     public EnvelopeKmsBuilder UseAuthorizer(Func<IServiceProvider, IKeyAuthorizer> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
@@ -234,7 +249,8 @@ public sealed class EnvelopeKmsBuilder
             rootKeyProvider,
             options,
             services.GetService(typeof(TimeProvider)) as TimeProvider,
-            AuthorizerFactory?.Invoke(services) ?? services.GetService(typeof(IKeyAuthorizer)) as IKeyAuthorizer,
+            AuthorizerFactory?.Invoke(services) ?? services.GetService(typeof(IKeyAuthorizer)) as IKeyAuthorizer
+                ?? new KeyPolicyAuthorizer(options.AccountId, options.Partition, IdentityPoliciesFactory?.Invoke(services) ?? services.GetService(typeof(IIdentityPolicyProvider)) as IIdentityPolicyProvider),
             AuditSinkFactory?.Invoke(services) ?? services.GetService(typeof(IKmsAuditSink)) as IKmsAuditSink,
             CallerFactory?.Invoke(services) ?? services.GetService(typeof(ICallerIdentityProvider)) as ICallerIdentityProvider,
             LoggerFactoryOf(services),

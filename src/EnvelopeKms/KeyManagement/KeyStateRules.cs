@@ -68,6 +68,14 @@ public static class KeyStateRules
         [KmsOperation.GetKeyRotationStatus] =          [A,      A,       A,      A,      A,      A,       A,       A],
         [KmsOperation.RotateKeyOnDemand] =             [A,      D,       X,      X,      X,      X,       X,       X],
         [KmsOperation.ListKeyRotations] =              [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.PutKeyPolicy] =                  [A,      A,       A,      A,      A,      X,       X,       A],
+        [KmsOperation.GetKeyPolicy] =                  [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.ListKeyPolicies] =               [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.CreateGrant] =                   [A,      A,       X,      A,      A,      X,       X,       X],
+        [KmsOperation.ListGrants] =                    [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.RetireGrant] =                   [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.RevokeGrant] =                   [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.SimulateAuthorization] =         [A,      A,       A,      A,      A,      A,       A,       A],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>

@@ -38,12 +38,57 @@ public sealed record CallerIdentity
     /// <summary>Whether this is the account's root principal: exactly <c>arn:PARTITION:iam::ACCOUNT:root</c>.</summary>
     public bool IsAccountRoot { get; }
 
+    /// <summary>The principal's tags, for <c>aws:PrincipalTag/&lt;key&gt;</c> conditions (keys compare case-insensitively).</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags;
+
+    /// <summary>The address the call came from, for <c>aws:SourceIp</c> conditions; <see langword="null"/> for an in-process call.</summary>
+    public System.Net.IPAddress? SourceIp { get; init; }
+
+    /// <summary>
+    /// The integration the call comes through (for example <c>dataprotection.envelopekms</c>), for
+    /// <c>kms:ViaService</c> conditions; <see langword="null"/> for a direct call.
+    /// </summary>
+    public string? ViaService { get; init; }
+
+    /// <summary>Whether the call came over an encrypted channel, for <c>aws:SecureTransport</c>; <see langword="true"/> for in-process calls.</summary>
+    public bool SecureTransport { get; init; } = true;
+
+    /// <summary>The kind of principal, from the ARN: <c>Account</c> (root), <c>User</c>, <c>AssumedRole</c>, <c>FederatedUser</c> or <c>Role</c>, for <c>aws:PrincipalType</c>.</summary>
+    public string PrincipalType
+    {
+        get
+        {
+            if (IsAccountRoot)
+            {
+                return "Account";
+            }
+
+            var resource = PrincipalArn.AsSpan(PrincipalArn.LastIndexOf(':') + 1);
+            return resource.StartsWith("user/") ? "User"
+                : resource.StartsWith("assumed-role/") ? "AssumedRole"
+                : resource.StartsWith("federated-user/") ? "FederatedUser"
+                : "Role";
+        }
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyTags =
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase).AsReadOnly();
+
     /// <summary>The root principal of an account.</summary>
     public static CallerIdentity AccountRoot(string accountId, string partition = "aws")
         => new($"arn:{partition}:iam::{accountId}:root");
 
     /// <inheritdoc />
     public override string ToString() => PrincipalArn;
+
+    /// <inheritdoc />
+    public bool Equals(CallerIdentity? other)
+        => other is not null && PrincipalArn == other.PrincipalArn && Equals(SourceIp, other.SourceIp)
+            && ViaService == other.ViaService && SecureTransport == other.SecureTransport
+            && Tags.Count == other.Tags.Count && Tags.All(t => other.Tags.TryGetValue(t.Key, out var v) && v == t.Value);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(PrincipalArn, ViaService);
 }
 
 /// <summary>Supplies the ambient caller of key-manager operations when a request names none.</summary>

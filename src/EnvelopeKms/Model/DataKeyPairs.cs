@@ -5,8 +5,12 @@ namespace EnvelopeKms;
 /// <see cref="KeyRequest.KeyId"/> names the <c>SYMMETRIC_DEFAULT</c> <c>ENCRYPT_DECRYPT</c> key that encrypts
 /// the private key; an asymmetric or HMAC key fails with <see cref="KmsInvalidKeyUsageException"/>.
 /// </remarks>
-public sealed class GenerateDataKeyPairRequest : KeyRequest
+public sealed class GenerateDataKeyPairRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The type of key pair to generate.</summary>
     public required DataKeyPairSpec KeyPairSpec { get; init; }
     /// <summary>The encryption context of the encrypted private key; the same pairs must be given to <c>Decrypt</c> it.</summary>

@@ -81,6 +81,24 @@ public enum KmsOperation
     ListKeyRotations,
     /// <summary>An automatic rotation: by schedule or by the encryption-count cap (no KMS API; AWS records it as <c>RotateKey</c>).</summary>
     RotateKey,
+    /// <summary><c>PutKeyPolicy</c>.</summary>
+    PutKeyPolicy,
+    /// <summary><c>GetKeyPolicy</c>.</summary>
+    GetKeyPolicy,
+    /// <summary><c>ListKeyPolicies</c>.</summary>
+    ListKeyPolicies,
+    /// <summary><c>CreateGrant</c>.</summary>
+    CreateGrant,
+    /// <summary><c>ListGrants</c>.</summary>
+    ListGrants,
+    /// <summary><c>ListRetirableGrants</c>.</summary>
+    ListRetirableGrants,
+    /// <summary><c>RetireGrant</c>.</summary>
+    RetireGrant,
+    /// <summary><c>RevokeGrant</c>.</summary>
+    RevokeGrant,
+    /// <summary>EnvelopeKms's simulate call (no KMS API): explains how a request would be authorized; needs <c>kms:GetKeyPolicy</c>.</summary>
+    SimulateAuthorization,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

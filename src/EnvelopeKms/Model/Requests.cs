@@ -25,6 +25,10 @@ public sealed class CreateKeyRequest : KmsRequest
     public IReadOnlyList<KeyTag>? Tags { get; init; }
     /// <summary>Must be <see langword="false"/> in this version (multi-region keys are not supported yet).</summary>
     public bool MultiRegion { get; init; }
+    /// <summary>The key policy (at most 32 KB); KMS's default key policy when not given (see <c>docs/policies.md</c>).</summary>
+    public string? Policy { get; init; }
+    /// <summary>Skips the lockout safety check of <see cref="Policy"/> (see <see cref="PutKeyPolicyRequest.BypassPolicyLockoutSafetyCheck"/>).</summary>
+    public bool BypassPolicyLockoutSafetyCheck { get; init; }
 }
 
 /// <summary>Input naming one key: a key id, key ARN, alias name or alias ARN (which of these an operation accepts follows AWS KMS).</summary>
@@ -35,7 +39,11 @@ public abstract class KeyRequest : KmsRequest
 }
 
 /// <summary>Input of <c>DescribeKey</c>.</summary>
-public sealed class DescribeKeyRequest : KeyRequest;
+public sealed class DescribeKeyRequest : KeyRequest, IGrantTokenRequest
+{
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+}
 
 /// <summary>Input of <c>EnableKey</c>.</summary>
 public sealed class EnableKeyRequest : KeyRequest;
@@ -129,8 +137,12 @@ public sealed class ListResourceTagsRequest : KeyRequest
 }
 
 /// <summary>Input of <c>Encrypt</c>.</summary>
-public sealed class EncryptRequest : KeyRequest
+public sealed class EncryptRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The plaintext, 1–4096 bytes.</summary>
     public required ReadOnlyMemory<byte> Plaintext { get; init; }
     /// <summary>The encryption context; the same pairs must be given to decrypt.</summary>
@@ -140,8 +152,12 @@ public sealed class EncryptRequest : KeyRequest
 }
 
 /// <summary>Input of <c>Decrypt</c>.</summary>
-public sealed class DecryptRequest : KmsRequest
+public sealed class DecryptRequest : KmsRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The ciphertext blob, 1–6144 bytes.</summary>
     public required ReadOnlyMemory<byte> CiphertextBlob { get; init; }
     /// <summary>The encryption context given at encryption.</summary>
@@ -158,8 +174,12 @@ public sealed class DecryptRequest : KmsRequest
 }
 
 /// <summary>Input of <c>ReEncrypt</c>.</summary>
-public sealed class ReEncryptRequest : KmsRequest
+public sealed class ReEncryptRequest : KmsRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The ciphertext to re-encrypt.</summary>
     public required ReadOnlyMemory<byte> CiphertextBlob { get; init; }
     /// <summary>The encryption context the ciphertext was made with.</summary>
@@ -177,8 +197,12 @@ public sealed class ReEncryptRequest : KmsRequest
 }
 
 /// <summary>Input of <c>GenerateDataKey</c> and <c>GenerateDataKeyWithoutPlaintext</c>.</summary>
-public sealed class GenerateDataKeyRequest : KeyRequest
+public sealed class GenerateDataKeyRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The data key length by name. Give exactly one of <see cref="KeySpec"/> and <see cref="NumberOfBytes"/>.</summary>
     public DataKeySpec? KeySpec { get; init; }
     /// <summary>The data key length in bytes, 1–1024.</summary>
@@ -205,8 +229,12 @@ public sealed class GenerateRandomRequest : KmsRequest
 }
 
 /// <summary>Input of <c>GenerateMac</c>.</summary>
-public sealed class GenerateMacRequest : KeyRequest
+public sealed class GenerateMacRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The message, 1–4096 bytes. A digest gets no special handling: verify the MAC of the same digest.</summary>
     public required ReadOnlyMemory<byte> Message { get; init; }
     /// <summary>The MAC algorithm; it must be the one of the key's spec (<c>HMAC_256</c> keys take <see cref="MacAlgorithm.HmacSha256"/>).</summary>
@@ -214,8 +242,12 @@ public sealed class GenerateMacRequest : KeyRequest
 }
 
 /// <summary>Input of <c>VerifyMac</c>.</summary>
-public sealed class VerifyMacRequest : KeyRequest
+public sealed class VerifyMacRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The message, 1–4096 bytes.</summary>
     public required ReadOnlyMemory<byte> Message { get; init; }
     /// <summary>The MAC to verify, as <c>GenerateMac</c> returned it.</summary>
@@ -225,8 +257,12 @@ public sealed class VerifyMacRequest : KeyRequest
 }
 
 /// <summary>Input of <c>Sign</c>.</summary>
-public sealed class SignRequest : KeyRequest
+public sealed class SignRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>
     /// The message: with <see cref="MessageType.Raw"/> the message itself (at most 4096 bytes); with
     /// <see cref="MessageType.Digest"/> its digest, exactly as long as the algorithm's hash.
@@ -239,8 +275,12 @@ public sealed class SignRequest : KeyRequest
 }
 
 /// <summary>Input of <c>Verify</c>.</summary>
-public sealed class VerifyRequest : KeyRequest
+public sealed class VerifyRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The message or digest, as given to <c>Sign</c>.</summary>
     public required ReadOnlyMemory<byte> Message { get; init; }
     /// <summary>How <see cref="Message"/> is to be read; <see cref="MessageType.Raw"/> by default.</summary>
@@ -252,21 +292,39 @@ public sealed class VerifyRequest : KeyRequest
 }
 
 /// <summary>Input of <c>GetPublicKey</c>.</summary>
-public sealed class GetPublicKeyRequest : KeyRequest;
+public sealed class GetPublicKeyRequest : KeyRequest, IGrantTokenRequest
+{
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+}
 
 /// <summary>Input of <c>Decapsulate</c>.</summary>
-public sealed class DecapsulateRequest : KeyRequest
+public sealed class DecapsulateRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The ML-KEM ciphertext; it must have the parameter set's length (768, 1088 or 1568 bytes).</summary>
     public required ReadOnlyMemory<byte> Ciphertext { get; init; }
 }
 
 /// <summary>Input of <c>Encapsulate</c>.</summary>
-public sealed class EncapsulateRequest : KeyRequest;
+public sealed class EncapsulateRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
+{
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
+}
 
 /// <summary>Input of <c>DeriveSharedSecret</c>.</summary>
-public sealed class DeriveSharedSecretRequest : KeyRequest
+public sealed class DeriveSharedSecretRequest : KeyRequest, IGrantTokenRequest, IDryRunRequest
 {
+    /// <summary>Up to 10 grant tokens from <c>CreateGrant</c>; each must be a token this key manager issued (<see cref="KmsInvalidGrantTokenException"/> otherwise). Grants take effect at once here, so tokens are only checked, never needed.</summary>
+    public IReadOnlyList<string>? GrantTokens { get; init; }
+    /// <summary>When <see langword="true"/>, the request is validated and authorized but not run: it fails with <see cref="KmsDryRunOperationException"/> when it would have succeeded.</summary>
+    public bool DryRun { get; init; }
     /// <summary>The key agreement algorithm; <see cref="KeyAgreementAlgorithm.Ecdh"/>, the only one.</summary>
     public KeyAgreementAlgorithm KeyAgreementAlgorithm { get; init; } = KeyAgreementAlgorithm.Ecdh;
     /// <summary>The peer's public key: a DER SubjectPublicKeyInfo of a named-curve key on the KMS key's own curve.</summary>

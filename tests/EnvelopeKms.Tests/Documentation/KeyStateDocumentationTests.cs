@@ -175,6 +175,22 @@ public sealed class KeyStateDocumentationTests
         ["GetKeyRotationStatus.KeyId"] = (f, r) => f.Kms.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { KeyId = r }),
         ["RotateKeyOnDemand.KeyId"] = (f, r) => f.Kms.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = r }),
         ["ListKeyRotations.KeyId"] = (f, r) => f.Kms.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = r }),
+        ["PutKeyPolicy.KeyId"] = (f, r) => f.Kms.PutKeyPolicyAsync(new PutKeyPolicyRequest { KeyId = r, Policy = KeyManager.DefaultKeyPolicy("000000000000") }),
+        ["GetKeyPolicy.KeyId"] = (f, r) => f.Kms.GetKeyPolicyAsync(new GetKeyPolicyRequest { KeyId = r }),
+        ["ListKeyPolicies.KeyId"] = (f, r) => f.Kms.ListKeyPoliciesAsync(new ListKeyPoliciesRequest { KeyId = r }),
+        ["CreateGrant.KeyId"] = (f, r) => f.Kms.CreateGrantAsync(new CreateGrantRequest { KeyId = r, GranteePrincipal = "arn:aws:iam::000000000000:role/app", Operations = [GrantOperation.Encrypt] }),
+        ["ListGrants.KeyId"] = (f, r) => f.Kms.ListGrantsAsync(new ListGrantsRequest { KeyId = r }),
+        ["RetireGrant.KeyId"] = async (f, r) =>
+        {
+            var grant = await f.Kms.CreateGrantAsync(new CreateGrantRequest { KeyId = f.KeyId, GranteePrincipal = "arn:aws:iam::000000000000:role/app", Operations = [GrantOperation.Encrypt] });
+            await f.Kms.RetireGrantAsync(new RetireGrantRequest { KeyId = r, GrantId = grant.GrantId });
+        },
+        ["RevokeGrant.KeyId"] = async (f, r) =>
+        {
+            var grant = await f.Kms.CreateGrantAsync(new CreateGrantRequest { KeyId = f.KeyId, GranteePrincipal = "arn:aws:iam::000000000000:role/app", Operations = [GrantOperation.Encrypt] });
+            await f.Kms.RevokeGrantAsync(new RevokeGrantRequest { KeyId = r, GrantId = grant.GrantId });
+        },
+        ["SimulateAuthorization.KeyId"] = (f, r) => f.Kms.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = r, Principal = new CallerIdentity("arn:aws:iam::000000000000:role/app"), Operation = KmsOperation.Encrypt }),
     };
 
     // ------------------------------------------------------------------ Markdown

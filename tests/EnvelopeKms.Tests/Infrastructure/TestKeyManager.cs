@@ -35,11 +35,11 @@ public sealed class RecordingAuditSink : IKmsAuditSink
 /// <summary>A key manager on an in-memory store with a fake clock and a recording audit sink.</summary>
 public sealed class TestKeyManager : IDisposable
 {
-    public TestKeyManager(IKeyStore? store = null, IRootKeyProvider? rootKeyProvider = null, EnvelopeKmsOptions? options = null)
+    public TestKeyManager(IKeyStore? store = null, IRootKeyProvider? rootKeyProvider = null, EnvelopeKmsOptions? options = null, EnvelopeKms.Authorization.IKeyAuthorizer? authorizer = null)
     {
         Store = store ?? new InMemoryKeyStore();
         RootKey = rootKeyProvider ?? new StaticRootKeyProvider(new byte[32]);
-        Manager = new KeyManager(Store, RootKey, options, Clock, auditSink: Audit);
+        Manager = new KeyManager(Store, RootKey, options, Clock, authorizer, auditSink: Audit);
     }
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));

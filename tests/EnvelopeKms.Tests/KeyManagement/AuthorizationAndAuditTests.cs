@@ -77,7 +77,7 @@ public sealed class AuthorizationAndAuditTests
         Assert.Equal("AccessDeniedException", audit.ErrorCode);
         Assert.Equal(principal, audit.Caller);
         Assert.Null(audit.KeyMaterialId);
-        Assert.Contains("Denied", audit.AuthorizationSummary, StringComparison.Ordinal);
+        Assert.Contains("deny", audit.AuthorizationSummary, StringComparison.OrdinalIgnoreCase);
     }
 
     [Theory]

@@ -26,6 +26,10 @@ public sealed class ErrorCodeTests
         [typeof(KmsStorageIntegrityException)] = "StorageIntegrityException",
         [typeof(KmsRootKeyException)] = "RootKeyException",
         [typeof(KmsAuditUnavailableException)] = "AuditUnavailableException",
+        [typeof(KmsMalformedPolicyDocumentException)] = "MalformedPolicyDocumentException",
+        [typeof(KmsInvalidGrantTokenException)] = "InvalidGrantTokenException",
+        [typeof(KmsInvalidGrantIdException)] = "InvalidGrantIdException",
+        [typeof(KmsDryRunOperationException)] = "DryRunOperationException",
         [typeof(KmsInternalException)] = "KMSInternalException",
     };
 

@@ -67,7 +67,7 @@ public sealed class KeyStateTableTests
     [Fact]
     public void The_table_has_a_row_for_every_operation_on_an_existing_key_and_none_for_the_others()
     {
-        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey];
+        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey, KmsOperation.ListRetirableGrants];
 
         Assert.Equal(Enum.GetValues<KmsOperation>().Except(onNoKey).Order(), KeyStateRules.Operations.Order());
         Assert.Equal(KeyStateRules.Operations.Count * KeyStateRules.States.Count, KeyStateRules.Table.Count());
@@ -102,7 +102,7 @@ public sealed class KeyStateTableTests
     }
 
     /// <summary>The key under test in the requested state, a ciphertext naming it, and an enabled helper key.</summary>
-    private sealed record Scene(KeyMetadata Subject, byte[] SubjectBlob, KeyMetadata Helper, byte[] HelperBlob);
+    private sealed record Scene(KeyMetadata Subject, byte[] SubjectBlob, KeyMetadata Helper, byte[] HelperBlob, string GrantId);
 
     private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state, bool hmac = false, bool signing = false, bool agreement = false, bool kem = false)
     {
@@ -155,6 +155,7 @@ public sealed class KeyStateTableTests
 
         await km.CreateAliasAsync(SubjectAlias, subject.KeyId);
         await km.TagResourceAsync(new TagResourceRequest { KeyId = subject.KeyId, Tags = [new KeyTag("existing", "tag")] }, Kms.Ct);
+        var grant = await km.CreateGrantAsync(new CreateGrantRequest { KeyId = subject.KeyId, GranteePrincipal = "arn:aws:iam::111122223333:role/grantee", Operations = [GrantOperation.DescribeKey] }, Kms.Ct);
 
         switch (state)
         {
@@ -173,7 +174,7 @@ public sealed class KeyStateTableTests
         }
 
         Assert.Equal(state, (await km.DescribeAsync(subject.KeyId)).KeyState);
-        return new Scene(subject, subjectBlob, helper, helperBlob);
+        return new Scene(subject, subjectBlob, helper, helperBlob, grant.GrantId);
     }
 
     private static Func<Task> Invoke(IKeyManager km, KmsOperation operation, Scene scene)
@@ -214,6 +215,14 @@ public sealed class KeyStateTableTests
             KmsOperation.GetKeyRotationStatus => () => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { KeyId = id }, Kms.Ct),
             KmsOperation.RotateKeyOnDemand => () => km.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = id }, Kms.Ct),
             KmsOperation.ListKeyRotations => () => km.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.PutKeyPolicy => () => km.PutKeyPolicyAsync(new PutKeyPolicyRequest { KeyId = id, Policy = KeyManager.DefaultKeyPolicy(Kms.AccountId) }, Kms.Ct),
+            KmsOperation.GetKeyPolicy => () => km.GetKeyPolicyAsync(new GetKeyPolicyRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.ListKeyPolicies => () => km.ListKeyPoliciesAsync(new ListKeyPoliciesRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.CreateGrant => () => km.CreateGrantAsync(new CreateGrantRequest { KeyId = id, GranteePrincipal = "arn:aws:iam::111122223333:role/new", Operations = [GrantOperation.DescribeKey] }, Kms.Ct),
+            KmsOperation.ListGrants => () => km.ListGrantsAsync(new ListGrantsRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.RetireGrant => () => km.RetireGrantAsync(new RetireGrantRequest { KeyId = id, GrantId = scene.GrantId }, Kms.Ct),
+            KmsOperation.RevokeGrant => () => km.RevokeGrantAsync(new RevokeGrantRequest { KeyId = id, GrantId = scene.GrantId }, Kms.Ct),
+            KmsOperation.SimulateAuthorization => () => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = id, Principal = new CallerIdentity("arn:aws:iam::111122223333:role/app"), Operation = KmsOperation.Encrypt }, Kms.Ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "No invocation for this operation; add one."),
         };
     }

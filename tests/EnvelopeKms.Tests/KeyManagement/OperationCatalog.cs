@@ -52,7 +52,19 @@ internal sealed class OperationCatalog : IDisposable
         ["GetKeyRotationStatus"] = KmsOperation.GetKeyRotationStatus,
         ["RotateKeyOnDemand"] = KmsOperation.RotateKeyOnDemand,
         ["ListKeyRotations"] = KmsOperation.ListKeyRotations,
+        ["PutKeyPolicy"] = KmsOperation.PutKeyPolicy,
+        ["GetKeyPolicy"] = KmsOperation.GetKeyPolicy,
+        ["ListKeyPolicies"] = KmsOperation.ListKeyPolicies,
+        ["CreateGrant"] = KmsOperation.CreateGrant,
+        ["ListGrants"] = KmsOperation.ListGrants,
+        ["ListRetirableGrants"] = KmsOperation.ListRetirableGrants,
+        ["RetireGrant"] = KmsOperation.RetireGrant,
+        ["RevokeGrant"] = KmsOperation.RevokeGrant,
+        ["SimulateAuthorization"] = KmsOperation.SimulateAuthorization,
     };
+
+    /// <summary>The grantee of the catalog's grant.</summary>
+    public const string Grantee = "arn:aws:iam::111122223333:role/grantee";
 
     /// <summary>Operations that use key material and so record a key-material id.</summary>
     public static readonly IReadOnlySet<string> CryptoOperations = new HashSet<string>
@@ -62,7 +74,7 @@ internal sealed class OperationCatalog : IDisposable
     };
 
     /// <summary>Operations that name the main key and so record its key id.</summary>
-    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom"]));
+    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom", "ListRetirableGrants"]));
 
     private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob, KeyMetadata macKey, KeyMetadata signingKey)
     {
@@ -120,6 +132,9 @@ internal sealed class OperationCatalog : IDisposable
 
     public byte[] Blob { get; }
 
+    /// <summary>A grant on the main key for <see cref="Grantee"/> (Decrypt and RetireGrant), retirable by the root principal.</summary>
+    public string GrantId { get; private init; } = null!;
+
     public static TheoryData<string> OperationNames => [.. Operations.Keys];
 
     public static async Task<OperationCatalog> CreateAsync(TestKeyManager? kms = null)
@@ -136,7 +151,8 @@ internal sealed class OperationCatalog : IDisposable
         var signingKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "signing", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.SignVerify }, KeyManagement.Kms.Ct)).KeyMetadata;
         var agreementKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "agreement", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.KeyAgreement }, KeyManagement.Kms.Ct)).KeyMetadata;
         var kemKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "kem", KeySpec = KeySpec.MlKem768, KeyUsage = KeyUsage.EncapsulateDecapsulate }, KeyManagement.Kms.Ct)).KeyMetadata;
-        return new OperationCatalog(kms, key, other, blob, macKey, signingKey) { AgreementKey = agreementKey, KemKey = kemKey };
+        var grant = await km.CreateGrantAsync(new CreateGrantRequest { KeyId = key.KeyId, GranteePrincipal = Grantee, RetiringPrincipal = KeyManagement.Kms.RootArn, Operations = [GrantOperation.Decrypt, GrantOperation.RetireGrant] }, KeyManagement.Kms.Ct);
+        return new OperationCatalog(kms, key, other, blob, macKey, signingKey) { AgreementKey = agreementKey, KemKey = kemKey, GrantId = grant.GrantId };
     }
 
     /// <summary>Runs a successful call of <paramref name="operation"/> on the main key (ScheduleKeyDeletion before CancelKeyDeletion is the caller's business).</summary>
@@ -183,6 +199,15 @@ internal sealed class OperationCatalog : IDisposable
             "GetKeyRotationStatus" => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { Caller = caller, KeyId = id }, ct),
             "RotateKeyOnDemand" => km.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { Caller = caller, KeyId = id }, ct),
             "ListKeyRotations" => km.ListKeyRotationsAsync(new ListKeyRotationsRequest { Caller = caller, KeyId = id }, ct),
+            "PutKeyPolicy" => km.PutKeyPolicyAsync(new PutKeyPolicyRequest { Caller = caller, KeyId = id, Policy = KeyManager.DefaultKeyPolicy(KeyManagement.Kms.AccountId) }, ct),
+            "GetKeyPolicy" => km.GetKeyPolicyAsync(new GetKeyPolicyRequest { Caller = caller, KeyId = id }, ct),
+            "ListKeyPolicies" => km.ListKeyPoliciesAsync(new ListKeyPoliciesRequest { Caller = caller, KeyId = id }, ct),
+            "CreateGrant" => km.CreateGrantAsync(new CreateGrantRequest { Caller = caller, KeyId = id, GranteePrincipal = "arn:aws:iam::111122223333:role/new", Operations = [GrantOperation.Encrypt] }, ct),
+            "ListGrants" => km.ListGrantsAsync(new ListGrantsRequest { Caller = caller, KeyId = id }, ct),
+            "ListRetirableGrants" => km.ListRetirableGrantsAsync(new ListRetirableGrantsRequest { Caller = caller, RetiringPrincipal = KeyManagement.Kms.RootArn }, ct),
+            "RetireGrant" => km.RetireGrantAsync(new RetireGrantRequest { Caller = caller, KeyId = id, GrantId = GrantId }, ct),
+            "RevokeGrant" => km.RevokeGrantAsync(new RevokeGrantRequest { Caller = caller, KeyId = id, GrantId = GrantId }, ct),
+            "SimulateAuthorization" => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { Caller = caller, KeyId = id, Principal = new CallerIdentity(Grantee), Operation = KmsOperation.Decrypt, EncryptionContext = Context }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -232,6 +257,15 @@ internal sealed class OperationCatalog : IDisposable
             "GetKeyRotationStatus" => (() => km.GetKeyRotationStatusAsync(new GetKeyRotationStatusRequest { KeyId = Alias }, ct), "NotFoundException"),
             "RotateKeyOnDemand" => (() => km.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = SigningKey.KeyId }, ct), "UnsupportedOperationException"),
             "ListKeyRotations" => (() => km.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = id, Limit = 1001 }, ct), "ValidationException"),
+            "PutKeyPolicy" => (() => km.PutKeyPolicyAsync(new PutKeyPolicyRequest { KeyId = id, Policy = "{ not json" }, ct), "MalformedPolicyDocumentException"),
+            "GetKeyPolicy" => (() => km.GetKeyPolicyAsync(new GetKeyPolicyRequest { KeyId = id, PolicyName = "other" }, ct), "ValidationException"),
+            "ListKeyPolicies" => (() => km.ListKeyPoliciesAsync(new ListKeyPoliciesRequest { KeyId = id, Limit = 1001 }, ct), "ValidationException"),
+            "CreateGrant" => (() => km.CreateGrantAsync(new CreateGrantRequest { KeyId = id, GranteePrincipal = Grantee, Operations = [] }, ct), "ValidationException"),
+            "ListGrants" => (() => km.ListGrantsAsync(new ListGrantsRequest { KeyId = id, Limit = 101 }, ct), "ValidationException"),
+            "ListRetirableGrants" => (() => km.ListRetirableGrantsAsync(new ListRetirableGrantsRequest { RetiringPrincipal = "nobody" }, ct), "ValidationException"),
+            "RetireGrant" => (() => km.RetireGrantAsync(new RetireGrantRequest { GrantToken = "garbage" }, ct), "InvalidGrantTokenException"),
+            "RevokeGrant" => (() => km.RevokeGrantAsync(new RevokeGrantRequest { KeyId = id, GrantId = "x" }, ct), "InvalidGrantIdException"),
+            "SimulateAuthorization" => (() => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = id, Principal = new CallerIdentity(Grantee), Operation = (KmsOperation)999 }, ct), "ValidationException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -242,8 +276,18 @@ internal sealed class OperationCatalog : IDisposable
         var ct = KeyManagement.Kms.Ct;
         var keys = await Kms.Store.ListKeysAsync(null, int.MaxValue, ct);
         var aliases = await Kms.Store.ListAliasesAsync(null, null, int.MaxValue, ct);
-        return string.Join('\n', keys.Select(k => $"{k.KeyId} v{k.Version} {k.KeyState} {k.Description} {k.DeletionDate} {string.Join(',', k.Tags)}")
-            .Concat(aliases.Select(a => $"{a.AliasName} -> {a.TargetKeyId} v{a.Version}")));
+        var grants = new List<string>();
+        if (Kms.Store is EnvelopeKms.Storage.IGrantStore grantStore)
+        {
+            foreach (var key in keys)
+            {
+                grants.AddRange((await grantStore.ListGrantsAsync(key.KeyId, null, int.MaxValue, ct)).Select(g => $"grant {g.KeyId}/{g.GrantId} v{g.Version}"));
+            }
+        }
+
+        return string.Join('\n', keys.Select(k => $"{k.KeyId} v{k.Version} {k.KeyState} {k.Description} {k.DeletionDate} {string.Join(',', k.Tags)} {k.Policy?.Length}")
+            .Concat(aliases.Select(a => $"{a.AliasName} -> {a.TargetKeyId} v{a.Version}"))
+            .Concat(grants));
     }
 
     public void Dispose() => Kms.Dispose();
