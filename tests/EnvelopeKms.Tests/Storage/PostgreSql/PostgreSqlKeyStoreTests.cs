@@ -40,9 +40,9 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         var store = Open();
         var key = await store.InsertKeyAsync(Key("11111111-1111-1111-1111-111111111111"), Ct);
 
-        Assert.Equal(2, PostgreSqlKeyStore.CurrentSchemaVersion);
-        Assert.Equal(2L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
-        Assert.Equal("aliases,changes,keys,metadata,schema_version,store_state",
+        Assert.Equal(3, PostgreSqlKeyStore.CurrentSchemaVersion);
+        Assert.Equal(3L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
+        Assert.Equal("aliases,changes,grants,keys,metadata,schema_version,store_state",
             await Scalar("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '{schema}'"));
         Assert.Equal(1L, await Scalar("SELECT last_change FROM {s}.store_state WHERE id = 1"));
         Assert.Equal(key.KeyId, await Scalar("SELECT key_id FROM {s}.changes WHERE seq = 1"));
@@ -185,7 +185,7 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         Assert.Single(results.Select(r => r.RootKeyCheckValue).Distinct());
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.metadata"));
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.schema_version"));
-        Assert.Equal(2L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT version FROM envelopekms.schema_version"));
+        Assert.Equal(3L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT version FROM envelopekms.schema_version"));
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.store_state"));
         foreach (var store in stores)
         {
