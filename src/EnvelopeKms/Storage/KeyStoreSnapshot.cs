@@ -8,7 +8,7 @@ using EnvelopeKms.Protection;
 namespace EnvelopeKms.Storage;
 
 /// <summary>
-/// Backup and restore: exports every key, key-material version and alias of a store as one encrypted,
+/// Backup and restore: exports every key, key-material version, alias and grant of a store as one encrypted,
 /// authenticated snapshot, and imports a snapshot into any store (the same provider or another one).
 /// See <c>docs/storage.md</c> ("Backup and restore") for the format.
 /// </summary>
@@ -24,7 +24,9 @@ namespace EnvelopeKms.Storage;
 /// at a time (stores are atomic per record). An interrupted import is finished by running it again with
 /// <see cref="KeyStoreImportOptions.Overwrite"/>. Importing under a different root key
 /// (<see cref="KeyStoreImportOptions.DestinationRootKeyProvider"/>) re-wraps every
-/// key material (unwrapped in pinned memory, zeroed at once).
+/// key material (unwrapped in pinned memory, zeroed at once). Every record (grants included) is
+/// verified under the source's root key and re-sealed under the destination's. Grants are exported
+/// from stores that implement <see cref="IGrantStore"/>; a snapshot with grants imports only into one.
 /// </para>
 /// </remarks>
 public static class KeyStoreSnapshot
@@ -33,7 +35,11 @@ public static class KeyStoreSnapshot
     private const int TagSize = 16;
     private const int NonceSize = 12;
     private const int MaxFrameLength = 64 * 1024 * 1024;
-    private const byte FormatVersion = 1;
+    /// <summary>The format this release writes: 2 (grants added). It reads 1 (no grants) and 2.</summary>
+    private const byte FormatVersion = 2;
+
+    /// <summary>The first format, from before grants: still read.</summary>
+    private const byte FormatVersionWithoutGrants = 1;
     private static readonly byte[] Magic = "EKSNAP"u8.ToArray();
     private static readonly byte[] SnapshotKeyLabel = Encoding.ASCII.GetBytes("EnvelopeKms snapshot key v1");
 
@@ -72,7 +78,8 @@ public static class KeyStoreSnapshot
             await destination.WriteAsync(headerBytes, cancellationToken).ConfigureAwait(false);
 
             using var writer = new FrameWriter(destination, snapshotKey, SHA256.HashData(headerBytes));
-            int keys = 0, materials = 0, aliases = 0;
+            int keys = 0, materials = 0, aliases = 0, grantCount = 0;
+            var keyIds = new List<string>();
             string? after = null;
             while (true)
             {
@@ -83,6 +90,7 @@ public static class KeyStoreSnapshot
                 }
 
                 after = batch[^1].KeyId;
+                keyIds.AddRange(batch.Select(k => k.KeyId));
                 keys += batch.Count;
                 materials += batch.Sum(k => k.KeyMaterials.Count);
                 await writer.WriteAsync(new SnapshotFrame { Keys = [.. batch] }, final: false, cancellationToken).ConfigureAwait(false);
@@ -102,8 +110,41 @@ public static class KeyStoreSnapshot
                 await writer.WriteAsync(new SnapshotFrame { Aliases = [.. batch] }, final: false, cancellationToken).ConfigureAwait(false);
             }
 
-            var summary = new KeyStoreSnapshotSummary(keys, materials, aliases, createdAt, metadata.RootKeyCheckValue);
-            await writer.WriteAsync(new SnapshotFrame { End = new SnapshotEnd { Keys = keys, KeyMaterials = materials, Aliases = aliases } }, final: true, cancellationToken).ConfigureAwait(false);
+            // Grants of the exported keys, key by key (a store without grants has none).
+            if (source is IGrantStore grantStore)
+            {
+                var pending = new List<GrantRecord>();
+                foreach (var keyId in keyIds)
+                {
+                    string? afterGrant = null;
+                    while (true)
+                    {
+                        var batch = await grantStore.ListGrantsAsync(keyId, afterGrant, FrameRecords, cancellationToken).ConfigureAwait(false);
+                        if (batch.Count == 0)
+                        {
+                            break;
+                        }
+
+                        afterGrant = batch[^1].GrantId;
+                        pending.AddRange(batch);
+                        if (pending.Count >= FrameRecords)
+                        {
+                            grantCount += pending.Count;
+                            await writer.WriteAsync(new SnapshotFrame { Grants = pending }, final: false, cancellationToken).ConfigureAwait(false);
+                            pending = [];
+                        }
+                    }
+                }
+
+                if (pending.Count > 0)
+                {
+                    grantCount += pending.Count;
+                    await writer.WriteAsync(new SnapshotFrame { Grants = pending }, final: false, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var summary = new KeyStoreSnapshotSummary(keys, materials, aliases, createdAt, metadata.RootKeyCheckValue) { Grants = grantCount };
+            await writer.WriteAsync(new SnapshotFrame { End = new SnapshotEnd { Keys = keys, KeyMaterials = materials, Aliases = aliases, Grants = grantCount } }, final: true, cancellationToken).ConfigureAwait(false);
             await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
             return summary;
         }
@@ -126,7 +167,8 @@ public static class KeyStoreSnapshot
     /// <returns>What the snapshot held.</returns>
     /// <exception cref="KmsStorageIntegrityException">The snapshot is not a snapshot, or was modified or truncated; nothing was written.</exception>
     /// <exception cref="KmsRootKeyException">A root key is not the one the snapshot or the destination store was made with; nothing was written.</exception>
-    /// <exception cref="KmsAlreadyExistsException">The destination holds a key or alias of the snapshot and <see cref="KeyStoreImportOptions.Overwrite"/> is off; nothing was written.</exception>
+    /// <exception cref="KmsAlreadyExistsException">The destination holds a key, alias or grant of the snapshot and <see cref="KeyStoreImportOptions.Overwrite"/> is off; nothing was written.</exception>
+    /// <exception cref="KmsUnsupportedOperationException">The snapshot holds grants and the destination does not implement <see cref="IGrantStore"/>; nothing was written.</exception>
     public static async Task<KeyStoreSnapshotSummary> ImportAsync(
         Stream snapshot,
         IKeyStore destination,
@@ -146,6 +188,7 @@ public static class KeyStoreSnapshot
         using var sourceRootKey = await OpenAsync(sourceRootKeyProvider, header.Metadata, cancellationToken).ConfigureAwait(false);
         var keys = new List<KeyRecord>();
         var aliases = new List<AliasRecord>();
+        var grants = new List<GrantRecord>();
         var snapshotKey = GC.AllocateArray<byte>(32, pinned: true);
         try
         {
@@ -162,6 +205,16 @@ public static class KeyStoreSnapshot
                 var frame = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                 keys.AddRange(frame.Keys ?? []);
                 aliases.AddRange(frame.Aliases ?? []);
+                if (frame.Grants is { } frameGrants)
+                {
+                    if (header.FormatVersion < FormatVersion)
+                    {
+                        throw new KmsStorageIntegrityException("The snapshot holds grants although its format version predates grants; it was modified.");
+                    }
+
+                    grants.AddRange(frameGrants);
+                }
+
                 end = frame.End;
                 if ((end is not null) != reader.LastWasFinal)
                 {
@@ -170,7 +223,7 @@ public static class KeyStoreSnapshot
             }
 
             var materials = keys.Sum(k => k.KeyMaterials.Count);
-            if (end.Keys != keys.Count || end.Aliases != aliases.Count || end.KeyMaterials != materials)
+            if (end.Keys != keys.Count || end.Aliases != aliases.Count || end.KeyMaterials != materials || end.Grants != grants.Count)
             {
                 throw new KmsStorageIntegrityException("The snapshot's record counts do not match its end record; it was modified.");
             }
@@ -190,6 +243,14 @@ public static class KeyStoreSnapshot
             Encoding.ASCII.GetBytes(header.Metadata.RootKeyCheckValue));
         var existingKeys = new Dictionary<string, KeyRecord>(StringComparer.Ordinal);
         var existingAliases = new Dictionary<string, AliasRecord>(StringComparer.Ordinal);
+        var existingGrants = new Dictionary<(string KeyId, string GrantId), GrantRecord>();
+        var destinationGrants = destination as IGrantStore;
+        if (grants.Count > 0 && destinationGrants is null)
+        {
+            throw new KmsUnsupportedOperationException(
+                $"The snapshot holds {grants.Count} grant(s), but the destination store ({destination.GetType().Name}) does not implement IGrantStore and cannot keep them; nothing was imported.");
+        }
+
         if (destinationMetadata is not null)
         {
             foreach (var key in keys)
@@ -208,11 +269,21 @@ public static class KeyStoreSnapshot
                 }
             }
 
-            if (!options.Overwrite && (existingKeys.Count > 0 || existingAliases.Count > 0))
+            foreach (var grant in grants)
             {
-                var clash = existingKeys.Count > 0 ? $"key '{existingKeys.Keys.Order(StringComparer.Ordinal).First()}'" : $"alias '{existingAliases.Keys.Order(StringComparer.Ordinal).First()}'";
+                if (await destinationGrants!.GetGrantAsync(grant.KeyId, grant.GrantId, cancellationToken).ConfigureAwait(false) is { } existing)
+                {
+                    existingGrants[(grant.KeyId, grant.GrantId)] = existing;
+                }
+            }
+
+            if (!options.Overwrite && (existingKeys.Count > 0 || existingAliases.Count > 0 || existingGrants.Count > 0))
+            {
+                var clash = existingKeys.Count > 0 ? $"key '{existingKeys.Keys.Order(StringComparer.Ordinal).First()}'"
+                    : existingAliases.Count > 0 ? $"alias '{existingAliases.Keys.Order(StringComparer.Ordinal).First()}'"
+                    : $"grant '{existingGrants.Keys.First().GrantId}' of key '{existingGrants.Keys.First().KeyId}'";
                 throw new KmsAlreadyExistsException(
-                    $"The destination store already holds {existingKeys.Count} key(s) and {existingAliases.Count} alias(es) of the snapshot, the first being {clash}; nothing was imported. Set Overwrite to replace them.");
+                    $"The destination store already holds {existingKeys.Count} key(s), {existingAliases.Count} alias(es) and {existingGrants.Count} grant(s) of the snapshot, the first being {clash}; nothing was imported. Set Overwrite to replace them.");
             }
         }
 
@@ -237,6 +308,17 @@ public static class KeyStoreSnapshot
             }
 
             aliases[i] = RecordSeal.Seal(destinationRootKey, aliases[i]);
+        }
+
+        // Grants came with sealed stores: every grant needs a valid seal, whatever the source's format version.
+        for (var i = 0; i < grants.Count; i++)
+        {
+            if (!RecordSeal.IsAuthentic(sourceRootKey, grants[i]))
+            {
+                throw new KmsStorageIntegrityException($"The grant '{grants[i].GrantId}' of key '{grants[i].KeyId}' in the snapshot failed its integrity check (it was written or modified outside EnvelopeKms in the source store); nothing was imported.");
+            }
+
+            grants[i] = RecordSeal.Seal(destinationRootKey, grants[i]);
         }
 
         // 4. Write: metadata first (a crash after it leaves an initialized store with fewer keys, never keys without metadata).
@@ -280,7 +362,19 @@ public static class KeyStoreSnapshot
             }
         }
 
-        return new KeyStoreSnapshotSummary(keys.Count, keys.Sum(k => k.KeyMaterials.Count), aliases.Count, header.CreatedAt, header.Metadata.RootKeyCheckValue);
+        // Grants never change, so an existing one is replaced by deleting it and inserting the snapshot's
+        // (a crash between the two leaves it missing; running the import again with Overwrite restores it).
+        foreach (var grant in grants)
+        {
+            if (existingGrants.TryGetValue((grant.KeyId, grant.GrantId), out var existing))
+            {
+                await destinationGrants!.DeleteGrantAsync(grant.KeyId, grant.GrantId, existing.Version, cancellationToken).ConfigureAwait(false);
+            }
+
+            await destinationGrants!.InsertGrantAsync(grant with { Version = 0 }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new KeyStoreSnapshotSummary(keys.Count, keys.Sum(k => k.KeyMaterials.Count), aliases.Count, header.CreatedAt, header.Metadata.RootKeyCheckValue) { Grants = grants.Count };
     }
 
     private static async Task<RootKey> OpenAsync(IRootKeyProvider provider, KeyStoreMetadata metadata, CancellationToken cancellationToken)
@@ -331,6 +425,9 @@ public static class KeyStoreSnapshot
     /// </summary>
     private sealed record SnapshotHeader(KeyStoreMetadata Metadata, DateTimeOffset CreatedAt, byte[] WrappedSnapshotKey)
     {
+        /// <summary>The format version read from (or written to) the header.</summary>
+        public byte FormatVersion { get; init; } = KeyStoreSnapshot.FormatVersion;
+
         public byte[] WrapAssociatedData()
         {
             var metadata = JsonSerializer.SerializeToUtf8Bytes(Metadata, KeyStoreJson.Metadata);
@@ -367,9 +464,10 @@ public static class KeyStoreSnapshot
                 throw new KmsStorageIntegrityException("The data is not an EnvelopeKms key-store snapshot (its magic bytes are wrong).");
             }
 
-            if (fixedPart[Magic.Length] != FormatVersion)
+            var formatVersion = fixedPart[Magic.Length];
+            if (formatVersion is not (FormatVersionWithoutGrants or KeyStoreSnapshot.FormatVersion))
             {
-                throw new KmsStorageIntegrityException($"UnsupportedSchema: the snapshot has format version {fixedPart[Magic.Length]}; this release reads version {FormatVersion}.");
+                throw new KmsStorageIntegrityException($"UnsupportedSchema: the snapshot has format version {formatVersion}; this release reads versions {FormatVersionWithoutGrants} and {KeyStoreSnapshot.FormatVersion}.");
             }
 
             var createdAt = BinaryPrimitives.ReadInt64BigEndian(fixedPart.AsSpan(Magic.Length + 1));
@@ -405,7 +503,7 @@ public static class KeyStoreSnapshot
                 throw new KmsStorageIntegrityException("The snapshot header's creation time is out of range.", e);
             }
 
-            var header = new SnapshotHeader(metadata, created, wrapped);
+            var header = new SnapshotHeader(metadata, created, wrapped) { FormatVersion = formatVersion };
             return (header, [.. fixedPart, .. rest, .. wrapped]);
         }
     }
@@ -520,7 +618,11 @@ public static class KeyStoreSnapshot
 /// <param name="Aliases">The number of aliases.</param>
 /// <param name="CreatedAt">When the snapshot was made.</param>
 /// <param name="SourceRootKeyCheckValue">The key check value of the root key of the store it came from (not the key).</param>
-public sealed record KeyStoreSnapshotSummary(int Keys, int KeyMaterials, int Aliases, DateTimeOffset CreatedAt, string SourceRootKeyCheckValue);
+public sealed record KeyStoreSnapshotSummary(int Keys, int KeyMaterials, int Aliases, DateTimeOffset CreatedAt, string SourceRootKeyCheckValue)
+{
+    /// <summary>The number of grants (0 for a snapshot made before grants).</summary>
+    public int Grants { get; init; }
+}
 
 /// <summary>Options of <see cref="KeyStoreSnapshot.ImportAsync"/>.</summary>
 public sealed class KeyStoreImportOptions
@@ -533,7 +635,7 @@ public sealed class KeyStoreImportOptions
     public IRootKeyProvider? DestinationRootKeyProvider { get; set; }
 
     /// <summary>
-    /// Replace keys and aliases the destination already holds with the snapshot's. Off by default: an
+    /// Replace keys, aliases and grants the destination already holds with the snapshot's. Off by default: an
     /// import then refuses, before writing anything, a destination that holds any of them.
     /// </summary>
     public bool Overwrite { get; set; }
@@ -543,6 +645,8 @@ internal sealed class SnapshotFrame
 {
     public List<KeyRecord>? Keys { get; set; }
     public List<AliasRecord>? Aliases { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<GrantRecord>? Grants { get; set; }
     public SnapshotEnd? End { get; set; }
 }
 
@@ -551,6 +655,8 @@ internal sealed class SnapshotEnd
     public int Keys { get; set; }
     public int KeyMaterials { get; set; }
     public int Aliases { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int Grants { get; set; }
 }
 
 [JsonSourceGenerationOptions(

@@ -57,6 +57,83 @@ public sealed class RecordSealCanonicalEncodingTests
     public void The_seal_and_the_store_version_are_not_part_of_the_encoding()
         => Assert.Equal(RecordSeal.Canonical(FullKey()), RecordSeal.Canonical(FullKey() with { Seal = null, Version = 7 }));
 
+    [Fact]
+    public void A_key_policy_extends_the_encoding_of_the_same_record_without_one_by_its_own_labelled_field()
+    {
+        var key = FullKey() with { Policy = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" };
+        Assert.Equal(ExpectedKey + ExpectedPolicyExtension, Convert.ToHexString(RecordSeal.Canonical(key)));
+    }
+
+    [Fact]
+    public void A_key_without_a_policy_keeps_the_first_releases_encoding()
+        => Assert.Equal(ExpectedKey, Convert.ToHexString(RecordSeal.Canonical(FullKey() with { Policy = null })));
+
+    [Fact]
+    public void The_policy_extension_follows_the_rotation_extension_and_both_change_the_seal()
+    {
+        var rotated = FullKey() with { RotationPeriodInDays = 365 };
+        var both = rotated with { Policy = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" };
+        var rotatedHex = Convert.ToHexString(RecordSeal.Canonical(rotated));
+        Assert.StartsWith(ExpectedKey, rotatedHex, StringComparison.Ordinal);
+        Assert.NotEqual(ExpectedKey, rotatedHex);
+        Assert.Equal(rotatedHex + ExpectedPolicyExtension, Convert.ToHexString(RecordSeal.Canonical(both)));
+        Assert.NotEqual(RecordSeal.Canonical(both), RecordSeal.Canonical(both with { Policy = "{}" }));
+    }
+
+    private static GrantRecord FullGrant() => new()
+    {
+        KeyId = "1234abcd-12ab-34cd-56ef-1234567890ab",
+        GrantId = new string('c', 64),
+        Name = "app:grant/1_a-B",
+        GranteePrincipal = "arn:aws:iam::111122223333:role/Wörker",
+        RetiringPrincipal = "arn:aws:iam::111122223333:user/Admin",
+        IssuingAccount = "arn:aws:iam::111122223333:root",
+        Operations = ["Decrypt", "Encrypt", "GenerateDataKey"],
+        EncryptionContextSubset = new Dictionary<string, string>(StringComparer.Ordinal) { ["tenant"] = "ü", ["Tenant"] = "", ["app"] = "x" },
+        EncryptionContextEquals = new Dictionary<string, string>(StringComparer.Ordinal) { ["k"] = "v" },
+        CreationDate = Created,
+        Seal = [1],
+        Version = 5,
+    };
+
+    [Fact]
+    public void The_canonical_encoding_of_a_grant_record_is_byte_for_byte_the_first_releases()
+        => Assert.Equal(ExpectedGrant, Convert.ToHexString(RecordSeal.Canonical(FullGrant())));
+
+    [Fact]
+    public void The_canonical_encoding_of_a_grant_with_absent_values_is_byte_for_byte_the_first_releases()
+    {
+        var grant = new GrantRecord
+        {
+            KeyId = "1234abcd-12ab-34cd-56ef-1234567890ab",
+            GrantId = new string('d', 64),
+            GranteePrincipal = "arn:aws:iam::111122223333:root",
+            IssuingAccount = "arn:aws:iam::111122223333:root",
+            Operations = [],
+            CreationDate = Created,
+        };
+        Assert.Equal(ExpectedSparseGrant, Convert.ToHexString(RecordSeal.Canonical(grant)));
+    }
+
+    [Fact]
+    public void A_grants_encoding_ignores_seal_version_and_the_order_of_context_pairs_but_not_of_operations()
+    {
+        var grant = FullGrant();
+        Assert.Equal(RecordSeal.Canonical(grant), RecordSeal.Canonical(grant with { Seal = null, Version = 1 }));
+        var reordered = grant with
+        {
+            EncryptionContextSubset = new Dictionary<string, string>(StringComparer.Ordinal) { ["app"] = "x", ["tenant"] = "ü", ["Tenant"] = "" },
+        };
+        Assert.Equal(RecordSeal.Canonical(grant), RecordSeal.Canonical(reordered));
+        Assert.NotEqual(RecordSeal.Canonical(grant), RecordSeal.Canonical(grant with { Operations = ["Encrypt", "Decrypt", "GenerateDataKey"] }));
+
+        // Absent and empty constraints differ, and the two constraints are not interchangeable.
+        Assert.NotEqual(RecordSeal.Canonical(grant with { EncryptionContextEquals = null }), RecordSeal.Canonical(grant with { EncryptionContextEquals = new Dictionary<string, string>() }));
+        Assert.NotEqual(
+            RecordSeal.Canonical(grant with { EncryptionContextSubset = grant.EncryptionContextEquals, EncryptionContextEquals = null }),
+            RecordSeal.Canonical(grant with { EncryptionContextSubset = null }));
+    }
+
     private const string ExpectedKey =
         "00000019456E76656C6F70654B6D73206B6579207265636F72642076310000002431323334616263642D313261622D33" +
         "3463642D353665662D3132333435363738393061620000000C3131313132323232333333330000001236333930383139" +
@@ -80,4 +157,24 @@ public sealed class RecordSealCanonicalEncodingTests
         "0000001B456E76656C6F70654B6D7320616C696173207265636F72642076310000000C616C6961732F6170702DC3BC00" +
         "00002431323334616263642D313261622D333463642D353665662D313233343536373839306162000000123633393038" +
         "3139373536373030303030303000000012363339303832303131363730303030303030";
+    private const string ExpectedGrant =
+        "0000001B456E76656C6F70654B6D73206772616E74207265636F72642076310000002431323334616263642D31326162" +
+        "2D333463642D353665662D31323334353637383930616200000040636363636363636363636363636363636363636363" +
+        "636363636363636363636363636363636363636363636363636363636363636363636363636363636363630000000F61" +
+        "70703A6772616E742F315F612D420000002661726E3A6177733A69616D3A3A3131313132323232333333333A726F6C65" +
+        "2F57C3B6726B65720000002461726E3A6177733A69616D3A3A3131313132323232333333333A757365722F41646D696E" +
+        "0000001E61726E3A6177733A69616D3A3A3131313132323232333333333A726F6F740000000133000000074465637279" +
+        "707400000007456E63727970740000000F47656E6572617465446174614B657900000001330000000654656E616E7400" +
+        "0000000000000361707000000001780000000674656E616E7400000002C3BC0000000131000000016B00000001760000" +
+        "0012363339303831393735363730303030303030";
+    private const string ExpectedSparseGrant =
+        "0000001B456E76656C6F70654B6D73206772616E74207265636F72642076310000002431323334616263642D31326162" +
+        "2D333463642D353665662D31323334353637383930616200000040646464646464646464646464646464646464646464" +
+        "64646464646464646464646464646464646464646464646464646464646464646464646464646464646464FFFFFFFF00" +
+        "00001E61726E3A6177733A69616D3A3A3131313132323232333333333A726F6F74FFFFFFFF0000001E61726E3A617773" +
+        "3A69616D3A3A3131313132323232333333333A726F6F740000000130FFFFFFFFFFFFFFFF000000123633393038313937" +
+        "35363730303030303030";
+    private const string ExpectedPolicyExtension =
+        "0000002A456E76656C6F70654B6D73206B6579207265636F726420706F6C69637920657874656E73696F6E2076310000" +
+        "00277B2256657273696F6E223A22323031322D31302D3137222C2253746174656D656E74223A5B5D7D";
 }

@@ -568,4 +568,52 @@ public sealed class FileSystemKeyStoreTests : IDisposable
             Assert.Skip($"Running as '{Environment.UserName}', for whom directory permissions are not enforced (root), so an unwritable directory cannot be produced.");
         }
     }
+
+    [Fact]
+    public async Task A_grant_document_edited_or_forged_on_disk_is_detected_through_the_sealing_store()
+    {
+        var store = new FileSystemKeyStore(_directory.Path);
+        var grants = StoreGrants.Sealing(store).Grants!;
+        const string keyId = "11111111-1111-1111-1111-111111111111";
+        var genuine = await grants.InsertGrantAsync(StoreGrants.Grant(keyId, StoreGrants.GrantId(1)), Ct);
+        var path = Path.Combine(_directory.Path, "grants", keyId, genuine.GrantId + ".json");
+        Assert.True(File.Exists(path));
+
+        // An edit of the stored bytes: the grantee becomes someone else.
+        var text = await File.ReadAllTextAsync(path, Ct);
+        await File.WriteAllTextAsync(path, text.Replace("role/Alice", "role/Mallory", StringComparison.Ordinal), Ct);
+
+        var e = await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.GetGrantAsync(keyId, genuine.GrantId, Ct));
+        Assert.Contains(keyId, e.Message, StringComparison.Ordinal);
+        Assert.Contains(genuine.GrantId, e.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.ListGrantsForGranteeAsync(keyId, "arn:aws:iam::111122223333:role/Mallory", Ct));
+        Assert.True(File.Exists(path), "The forged document was left in place.");
+
+        // A document written by hand for another grant id, with the genuine seal copied in.
+        await File.WriteAllTextAsync(path, text, Ct);
+        var forgedId = StoreGrants.GrantId(2);
+        await File.WriteAllTextAsync(Path.Combine(Path.GetDirectoryName(path)!, forgedId + ".json"), text.Replace(genuine.GrantId, forgedId, StringComparison.Ordinal), Ct);
+
+        Assert.NotNull(await grants.GetGrantAsync(keyId, genuine.GrantId, Ct));
+        await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.GetGrantAsync(keyId, forgedId, Ct));
+        await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.ListGrantsAsync(keyId, null, 10, Ct));
+    }
+
+    [Fact]
+    public async Task Grant_documents_live_under_grants_by_key_and_deleting_all_of_a_keys_grants_removes_its_directory()
+    {
+        var store = new FileSystemKeyStore(_directory.Path);
+        const string keyId = "22222222-2222-2222-2222-222222222222";
+        await store.InsertGrantAsync(StoreGrants.Grant(keyId, StoreGrants.GrantId(1)), Ct);
+        await store.InsertGrantAsync(StoreGrants.Grant(keyId, StoreGrants.GrantId(2)), Ct);
+        var directory = Path.Combine(_directory.Path, "grants", keyId);
+        Assert.Equal(2, Directory.GetFiles(directory, "*.json").Length);
+        Assert.Empty(StoreFiles.TemporaryFiles(_directory.Path));
+
+        Assert.Equal(2, await store.DeleteGrantsOfKeyAsync(keyId, Ct));
+
+        Assert.False(Directory.Exists(directory));
+        Assert.Equal(0, await store.DeleteGrantsOfKeyAsync(keyId, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.GetGrantAsync(keyId, "../../keys/x", Ct));
+    }
 }

@@ -94,3 +94,36 @@ internal static class StoreRecords
         Origin = KeyOrigin.AwsKms,
     };
 }
+
+/// <summary>Grant records and a sealing view for grant tests.</summary>
+internal static class StoreGrants
+{
+    /// <summary>A test-only root key: the 32 bytes 0x01..0x20.</summary>
+    public static EnvelopeKms.Protection.RootKey TestRootKey()
+        => new EnvelopeKms.Protection.AesGcmRootKey([.. Enumerable.Range(1, 32).Select(i => (byte)i)], null);
+
+    /// <summary>A sealing view of <paramref name="inner"/> whose root key is open (a sealed store, format 2).</summary>
+    public static SealingKeyStore Sealing(IKeyStore inner, EnvelopeKms.Protection.RootKey? rootKey = null)
+    {
+        var sealing = new SealingKeyStore(inner);
+        sealing.Open(rootKey ?? TestRootKey(), RecordSeal.SealedFormatVersion);
+        return sealing;
+    }
+
+    /// <summary>The <paramref name="n"/>-th grant id: 64 lowercase hex characters.</summary>
+    public static string GrantId(int n) => Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(n)));
+
+    /// <summary>A grant with the optional fields set.</summary>
+    public static GrantRecord Grant(string keyId, string grantId, string grantee = "arn:aws:iam::111122223333:role/Alice") => new()
+    {
+        KeyId = keyId,
+        GrantId = grantId,
+        Name = "app-grant",
+        GranteePrincipal = grantee,
+        RetiringPrincipal = "arn:aws:iam::111122223333:role/Retiree",
+        IssuingAccount = "arn:aws:iam::111122223333:root",
+        Operations = ["Decrypt", "Encrypt"],
+        EncryptionContextSubset = new Dictionary<string, string>(StringComparer.Ordinal) { ["tenant"] = "a", ["app"] = "b" },
+        CreationDate = new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.Zero),
+    };
+}

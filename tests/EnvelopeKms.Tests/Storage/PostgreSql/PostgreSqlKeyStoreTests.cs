@@ -40,9 +40,9 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         var store = Open();
         var key = await store.InsertKeyAsync(Key("11111111-1111-1111-1111-111111111111"), Ct);
 
-        Assert.Equal(2, PostgreSqlKeyStore.CurrentSchemaVersion);
-        Assert.Equal(2L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
-        Assert.Equal("aliases,changes,keys,metadata,schema_version,store_state",
+        Assert.Equal(3, PostgreSqlKeyStore.CurrentSchemaVersion);
+        Assert.Equal(3L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
+        Assert.Equal("aliases,changes,grants,keys,metadata,schema_version,store_state",
             await Scalar("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '{schema}'"));
         Assert.Equal(1L, await Scalar("SELECT last_change FROM {s}.store_state WHERE id = 1"));
         Assert.Equal(key.KeyId, await Scalar("SELECT key_id FROM {s}.changes WHERE seq = 1"));
@@ -185,7 +185,7 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         Assert.Single(results.Select(r => r.RootKeyCheckValue).Distinct());
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.metadata"));
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.schema_version"));
-        Assert.Equal(2L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT version FROM envelopekms.schema_version"));
+        Assert.Equal(3L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT version FROM envelopekms.schema_version"));
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.store_state"));
         foreach (var store in stores)
         {
@@ -381,6 +381,46 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         Assert.Equal("on postgres", (await Open().GetKeyAsync(keyId, Ct))!.Description);
         Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => KeyManagerFactory.Create(b => b.PersistKeysToPostgreSql(Shared)));
         Assert.Throws<ArgumentException>(() => KeyManagerFactory.Create(b => b.PersistKeysToPostgreSql(Shared, o => o.SchemaName = "Robert'); DROP TABLE x;--")));
+    }
+
+    [Fact]
+    public async Task A_schema_version_2_migrates_to_version_3_keeping_its_keys_and_gains_indexed_grants()
+    {
+        var key = await Open().InsertKeyAsync(Key("34343434-3434-3434-3434-343434343434") with { Description = "written by schema 2" }, Ct);
+        // Back to what release 2 left: no grants table, version 2.
+        await Execute("DROP TABLE {s}.grants; UPDATE {s}.schema_version SET version = 2 WHERE id = 1");
+
+        var store = Open();
+        var read = (await store.GetKeyAsync(key.KeyId, Ct))!;
+
+        Assert.Equal("written by schema 2", read.Description);
+        Assert.Equal(3L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
+        Assert.Equal(1, (await store.InsertGrantAsync(StoreGrants.Grant(key.KeyId, StoreGrants.GrantId(1)), Ct)).Version);
+        Assert.Single(await store.ListGrantsForGranteeAsync(key.KeyId, "arn:aws:iam::111122223333:role/Alice", Ct));
+        Assert.Equal("grants_by_grantee,grants_by_retiring_principal,grants_pkey",
+            await Scalar("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = '{schema}' AND tablename = 'grants'"));
+    }
+
+    [Fact]
+    public async Task A_grant_row_edited_or_inserted_by_hand_is_detected_through_the_sealing_store()
+    {
+        var store = Open();
+        var grants = StoreGrants.Sealing(store).Grants!;
+        const string keyId = "56565656-5656-5656-5656-565656565656";
+        var genuine = await grants.InsertGrantAsync(StoreGrants.Grant(keyId, StoreGrants.GrantId(1)), Ct);
+        var forgedId = StoreGrants.GrantId(2);
+        await Execute($$"""
+            INSERT INTO {s}.grants (key_id, grant_id, grantee_principal, retiring_principal, version, document)
+            SELECT key_id, '{{forgedId}}', 'arn:aws:iam::999999999999:root', retiring_principal, 1,
+                   replace(replace(document, grant_id, '{{forgedId}}'), 'arn:aws:iam::111122223333:role/Alice', 'arn:aws:iam::999999999999:root')
+            FROM {s}.grants WHERE grant_id = '{{genuine.GrantId}}'
+            """);
+
+        var e = await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.ListGrantsForGranteeAsync(keyId, "arn:aws:iam::999999999999:root", Ct));
+        Assert.Contains(forgedId, e.Message, StringComparison.Ordinal);
+        Assert.Contains(keyId, e.Message, StringComparison.Ordinal);
+        Assert.NotNull(await grants.GetGrantAsync(keyId, genuine.GrantId, Ct));
+        await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.ListRetirableGrantsAsync(genuine.RetiringPrincipal!, null, null, 10, Ct));
     }
 
     // ------------------------------------------------------------------ helpers

@@ -33,7 +33,7 @@ public sealed class SqliteChangeFeedTests : IDisposable
     }
 
     [Fact]
-    public async Task A_schema_version_1_database_migrates_to_version_2_and_its_keys_stay_readable()
+    public async Task A_schema_version_1_database_migrates_to_the_current_version_and_its_keys_stay_readable()
     {
         var key = Key("11111111-1111-1111-1111-111111111111") with { Description = "written by release 1", Version = 3 };
         using (var connection = Connect())
@@ -60,8 +60,8 @@ public sealed class SqliteChangeFeedTests : IDisposable
         Assert.NotNull(read);
         Assert.Equal("written by release 1", read.Description);
         Assert.Equal(3, read.Version);
-        Assert.Equal(2, SqliteKeyStore.CurrentSchemaVersion);
-        Assert.Equal(2L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(3, SqliteKeyStore.CurrentSchemaVersion);
+        Assert.Equal(3L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
         Assert.Equal(0L, Scalar("SELECT last_change FROM store_state WHERE id = 1"));
         Assert.Equal(0L, Scalar("SELECT count(*) FROM changes"));
 

@@ -31,15 +31,15 @@ public sealed class SqliteKeyStoreTests : IDisposable
         var store = new SqliteKeyStore(DatabasePath);
         var key = await store.InsertKeyAsync(Key("11111111-1111-1111-1111-111111111111"), Ct);
 
-        Assert.Equal(2, SqliteKeyStore.CurrentSchemaVersion);
-        Assert.Equal(2L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(3, SqliteKeyStore.CurrentSchemaVersion);
+        Assert.Equal(3L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
-        Assert.Equal(["aliases", "changes", "keys", "metadata", "schema_version", "store_state"], Tables());
+        Assert.Equal(["aliases", "changes", "grants", "keys", "metadata", "schema_version", "store_state"], Tables());
 
         var reopened = new SqliteKeyStore(DatabasePath);
         Assert.Equal(key.KeyId, (await reopened.GetKeyAsync(key.KeyId, Ct))!.KeyId);
         Assert.Equal(1L, Scalar("SELECT count(*) FROM schema_version"));
-        Assert.Equal(2L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(3L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
     }
 
     [Fact]
@@ -236,6 +236,94 @@ public sealed class SqliteKeyStoreTests : IDisposable
             yield return ($"base64 (offset {skip})", Encoding.ASCII.GetBytes(Convert.ToBase64String(aligned)));
             yield return ($"base64url (offset {skip})", Encoding.ASCII.GetBytes(Base64Url.EncodeToString(aligned)));
         }
+    }
+
+    [Fact]
+    public async Task A_schema_version_2_database_migrates_to_version_3_keeping_its_keys_and_aliases_and_gains_indexed_grants()
+    {
+        var key = Key("33333333-3333-3333-3333-333333333333") with { Description = "written by schema 2" };
+        using (var connection = Connect())
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE schema_version (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+                CREATE TABLE keys (key_id TEXT NOT NULL COLLATE BINARY PRIMARY KEY, version INTEGER NOT NULL, document TEXT NOT NULL);
+                CREATE TABLE aliases (alias_name TEXT NOT NULL COLLATE BINARY PRIMARY KEY, target_key_id TEXT NOT NULL COLLATE BINARY, version INTEGER NOT NULL, document TEXT NOT NULL);
+                CREATE INDEX aliases_by_target ON aliases (target_key_id, alias_name);
+                CREATE TABLE metadata (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);
+                CREATE TABLE store_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), last_change INTEGER NOT NULL);
+                INSERT INTO store_state (id, last_change) VALUES (1, 5);
+                CREATE TABLE changes (seq INTEGER NOT NULL PRIMARY KEY, key_id TEXT NULL, alias_name TEXT NULL);
+                INSERT INTO schema_version (id, version) VALUES (1, 2);
+                INSERT INTO keys (key_id, version, document) VALUES ($id, 4, $document);
+                """;
+            command.Parameters.AddWithValue("$id", key.KeyId);
+            command.Parameters.AddWithValue("$document", System.Text.Json.JsonSerializer.Serialize(key, KeyStoreJson.KeyRecord));
+            command.ExecuteNonQuery();
+        }
+
+        var store = new SqliteKeyStore(DatabasePath);
+        var read = (await store.GetKeyAsync(key.KeyId, Ct))!;
+
+        Assert.Equal("written by schema 2", read.Description);
+        Assert.Equal(4, read.Version);
+        Assert.Null(read.Policy);
+        Assert.Equal(3L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Contains("grants", Tables());
+        var grant = await store.InsertGrantAsync(StoreGrants.Grant(key.KeyId, StoreGrants.GrantId(1)), Ct);
+        Assert.Equal(1, grant.Version);
+        Assert.Equal(6L, Scalar("SELECT last_change FROM store_state WHERE id = 1"));
+        Assert.Equal(key.KeyId, Scalar("SELECT key_id FROM changes WHERE seq = 6"));
+
+        // The two lookups are index searches.
+        Assert.Contains("grants_by_grantee", QueryPlan("SELECT key_id, grant_id, version, document FROM grants WHERE key_id = 'k' AND grantee_principal = 'p' ORDER BY grant_id"), StringComparison.Ordinal);
+        Assert.Contains("grants_by_retiring_principal", QueryPlan("SELECT key_id, grant_id, version, document FROM grants WHERE retiring_principal = 'r' AND (key_id, grant_id) > ('a', 'b') ORDER BY key_id, grant_id LIMIT 10"), StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", QueryPlan("SELECT key_id, grant_id, version, document FROM grants WHERE retiring_principal = 'r' ORDER BY key_id, grant_id LIMIT 10"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_grant_row_edited_or_inserted_by_hand_is_detected_through_the_sealing_store()
+    {
+        var store = new SqliteKeyStore(DatabasePath);
+        var grants = StoreGrants.Sealing(store).Grants!;
+        const string keyId = "44444444-4444-4444-4444-444444444444";
+        var genuine = await grants.InsertGrantAsync(StoreGrants.Grant(keyId, StoreGrants.GrantId(1)), Ct);
+
+        // Someone with database access grants themselves Encrypt and Decrypt by copying the row under another id and grantee.
+        var forgedId = StoreGrants.GrantId(2);
+        Execute($"""
+            INSERT INTO grants (key_id, grant_id, grantee_principal, retiring_principal, version, document)
+            SELECT key_id, '{forgedId}', 'arn:aws:iam::999999999999:root', retiring_principal, 1,
+                   replace(replace(document, grant_id, '{forgedId}'), 'arn:aws:iam::111122223333:role/Alice', 'arn:aws:iam::999999999999:root')
+            FROM grants WHERE grant_id = '{genuine.GrantId}'
+            """);
+
+        var e = await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.ListGrantsForGranteeAsync(keyId, "arn:aws:iam::999999999999:root", Ct));
+        Assert.Contains(forgedId, e.Message, StringComparison.Ordinal);
+        Assert.Contains(keyId, e.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.GetGrantAsync(keyId, forgedId, Ct));
+        Assert.NotNull(await grants.GetGrantAsync(keyId, genuine.GrantId, Ct));
+
+        // An edit of the genuine row's operations.
+        Execute($"UPDATE grants SET document = replace(document, '\"Encrypt\"', '\"ReEncryptTo\"') WHERE grant_id = '{genuine.GrantId}'");
+        await Assert.ThrowsAsync<KmsStorageIntegrityException>(async () => await grants.GetGrantAsync(keyId, genuine.GrantId, Ct));
+        Assert.Equal(2L, Scalar("SELECT count(*) FROM grants"));
+    }
+
+    private string QueryPlan(string sql)
+    {
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        using var reader = command.ExecuteReader();
+        var plan = new List<string>();
+        while (reader.Read())
+        {
+            plan.Add(reader.GetString(3));
+        }
+
+        return string.Join("\n", plan);
     }
 
     private static KeyRecord Key(string keyId) => StoreRecords.MinimalKey(keyId);
