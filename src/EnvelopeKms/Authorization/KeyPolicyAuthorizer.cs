@@ -226,8 +226,15 @@ public sealed class KeyPolicyAuthorizer : IKeyAuthorizer
         }
 
         text.Append(" Key-policy statements that did not match: ");
-        text.AppendJoin("; ", misses.Select(s => $"{(s.Sid is { } sid ? $"'{sid}'" : $"#{s.Index + 1}")}: {s.Reasons[^1]}"));
+        text.AppendJoin("; ", misses.Select(s => $"{(s.Sid is { } sid ? $"'{sid}'" : $"#{s.Index + 1}")}: {string.Join(", ", Failing(s))}"));
         text.Append('.');
+    }
+
+    /// <summary>The reasons of a statement that made it not match (an element that does not match, a condition that is false).</summary>
+    private static IEnumerable<string> Failing(StatementExplanation statement)
+    {
+        var failing = statement.Reasons.Where(r => r.Contains(" does not match", StringComparison.Ordinal) || r.Contains(" is false", StringComparison.Ordinal)).ToList();
+        return failing.Count > 0 ? failing : statement.Reasons.Take(1);
     }
 
     private async ValueTask<AuthorizationDecision> DenyAsync(AuthorizationRequest request, CancellationToken cancellationToken)
