@@ -49,7 +49,6 @@ public sealed class FileSystemKeyStore : IKeyStore, IGrantStore
         {
             System.IO.Directory.CreateDirectory(_keysDirectory);
             System.IO.Directory.CreateDirectory(_aliasesDirectory);
-            System.IO.Directory.CreateDirectory(_grantsDirectory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -692,6 +691,7 @@ public sealed class FileSystemKeyStore : IKeyStore, IGrantStore
     /// </summary>
     private void RemoveLeftoverTemporaryFiles()
     {
+        // The grants directory is made by the first grant written (a store from before grants has none).
         string[] grantDirectories;
         try
         {
