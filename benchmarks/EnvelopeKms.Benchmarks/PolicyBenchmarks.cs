@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using EnvelopeKms.Authorization;
 using EnvelopeKms.Authorization.Policies;
 
 namespace EnvelopeKms.Benchmarks;
@@ -63,6 +64,34 @@ public class PolicyBenchmarks
             throw new InvalidOperationException("The benchmark requests do not give the expected outcomes.");
         }
     }
+
+    private KeyPolicyAuthorizer _authorizer = null!;
+    private AuthorizationRequest _authorizationRequest = null!;
+
+    [GlobalSetup(Target = nameof(AuthorizeAllow))]
+    public void SetupAuthorizer()
+    {
+        Setup();
+        _authorizer = new KeyPolicyAuthorizer("111122223333");
+        _authorizationRequest = new AuthorizationRequest
+        {
+            Caller = new CallerIdentity("arn:aws:iam::111122223333:role/app"),
+            Operation = KmsOperation.Encrypt,
+            KeyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            KeyPolicy = _compiled,
+            EncryptionContext = new Dictionary<string, string> { ["tenant"] = "acme" },
+            RequestTime = DateTimeOffset.UnixEpoch,
+        };
+        if (!_authorizer.AuthorizeAsync(_authorizationRequest, CancellationToken.None).AsTask().GetAwaiter().GetResult().IsAllowed)
+        {
+            throw new InvalidOperationException("The authorizer does not allow the benchmark request.");
+        }
+    }
+
+    /// <summary>The key manager's whole authorization of an allowed Encrypt: the request adapter, the compiled key policy and the decision.</summary>
+    [Benchmark(Description = "KeyPolicyAuthorizer, allow path")]
+    [BenchmarkCategory("Allow")]
+    public bool AuthorizeAllow() => _authorizer.AuthorizeAsync(_authorizationRequest, CancellationToken.None).Result.IsAllowed;
 
     [GlobalCleanup]
     public void Cleanup() => _json.Dispose();

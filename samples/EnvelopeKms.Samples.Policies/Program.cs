@@ -113,7 +113,7 @@ try
 }
 catch (KmsMalformedPolicyDocumentException e)
 {
-    Console.WriteLine($"   {e.ErrorCode}: {Shorten(e.Message)}");
+    Console.Write(Wrap($"{e.ErrorCode}: {e.Message}"));
 }
 
 Step(10, "Denials in the audit trail");
@@ -140,11 +140,30 @@ static async Task Denied(Func<Task> call)
     }
     catch (KmsAccessDeniedException e)
     {
-        Console.WriteLine($"   {e.ErrorCode}: {Shorten(e.Message)}");
+        Console.Write(Wrap($"{e.ErrorCode}: {e.Message}"));
     }
 }
 
-static string Shorten(string text) => text.Length <= 400 ? text : text[..400] + "…";
+// Long messages (denials explain themselves at length) wrapped to the console's width.
+static string Wrap(string text, int width = 110)
+{
+    var lines = new StringBuilder();
+    var line = new StringBuilder("  ");
+    foreach (var word in text.Split(' '))
+    {
+        if (line.Length + word.Length + 1 > width && line.Length > 2)
+        {
+            lines.AppendLine(line.ToString());
+            line.Clear().Append("    ");
+        }
+
+        line.Append(' ').Append(word);
+    }
+
+    return lines.AppendLine(line.ToString()).ToString();
+}
+
+static string Shorten(string text) => text.Length <= 150 ? text : text[..150] + "…";
 
 static string Indent(string text) => string.Concat(text.Split('\n').Where(l => l.Length > 0).Select(l => "   " + l.TrimEnd('\r') + Environment.NewLine));
 

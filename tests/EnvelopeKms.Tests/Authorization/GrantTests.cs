@@ -277,32 +277,10 @@ public sealed class GrantTests
     }
 
     /// <summary>An in-memory store that reports a chosen grant count, to reach the per-key limit without 50,000 writes.</summary>
-    private sealed class FullGrantStore : IKeyStore, IGrantStore
+    private sealed class FullGrantStore() : DelegatingGrantStore(new InMemoryKeyStore())
     {
-        private readonly InMemoryKeyStore _inner = new();
-
         public int Reported { get; set; }
 
-        public ValueTask<int> CountGrantsAsync(string keyId, CancellationToken cancellationToken) => ValueTask.FromResult(Reported);
-
-        public ValueTask<KeyStoreMetadata?> GetMetadataAsync(CancellationToken cancellationToken) => _inner.GetMetadataAsync(cancellationToken);
-        public ValueTask<KeyStoreMetadata> InitializeMetadataAsync(KeyStoreMetadata metadata, CancellationToken cancellationToken) => _inner.InitializeMetadataAsync(metadata, cancellationToken);
-        public ValueTask<KeyRecord?> GetKeyAsync(string keyId, CancellationToken cancellationToken) => _inner.GetKeyAsync(keyId, cancellationToken);
-        public ValueTask<IReadOnlyList<KeyRecord>> ListKeysAsync(string? afterKeyId, int limit, CancellationToken cancellationToken) => _inner.ListKeysAsync(afterKeyId, limit, cancellationToken);
-        public ValueTask<KeyRecord> InsertKeyAsync(KeyRecord key, CancellationToken cancellationToken) => _inner.InsertKeyAsync(key, cancellationToken);
-        public ValueTask<KeyRecord> UpdateKeyAsync(KeyRecord key, CancellationToken cancellationToken) => _inner.UpdateKeyAsync(key, cancellationToken);
-        public ValueTask DeleteKeyAsync(string keyId, long expectedVersion, CancellationToken cancellationToken) => _inner.DeleteKeyAsync(keyId, expectedVersion, cancellationToken);
-        public ValueTask<AliasRecord?> GetAliasAsync(string aliasName, CancellationToken cancellationToken) => _inner.GetAliasAsync(aliasName, cancellationToken);
-        public ValueTask<IReadOnlyList<AliasRecord>> ListAliasesAsync(string? targetKeyId, string? afterAliasName, int limit, CancellationToken cancellationToken) => _inner.ListAliasesAsync(targetKeyId, afterAliasName, limit, cancellationToken);
-        public ValueTask<AliasRecord> InsertAliasAsync(AliasRecord alias, CancellationToken cancellationToken) => _inner.InsertAliasAsync(alias, cancellationToken);
-        public ValueTask<AliasRecord> UpdateAliasAsync(AliasRecord alias, CancellationToken cancellationToken) => _inner.UpdateAliasAsync(alias, cancellationToken);
-        public ValueTask DeleteAliasAsync(string aliasName, long expectedVersion, CancellationToken cancellationToken) => _inner.DeleteAliasAsync(aliasName, expectedVersion, cancellationToken);
-        public ValueTask<GrantRecord?> GetGrantAsync(string keyId, string grantId, CancellationToken cancellationToken) => _inner.GetGrantAsync(keyId, grantId, cancellationToken);
-        public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsAsync(string keyId, string? afterGrantId, int limit, CancellationToken cancellationToken) => _inner.ListGrantsAsync(keyId, afterGrantId, limit, cancellationToken);
-        public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsForGranteeAsync(string keyId, string granteePrincipal, CancellationToken cancellationToken) => _inner.ListGrantsForGranteeAsync(keyId, granteePrincipal, cancellationToken);
-        public ValueTask<IReadOnlyList<GrantRecord>> ListRetirableGrantsAsync(string retiringPrincipal, string? afterKeyId, string? afterGrantId, int limit, CancellationToken cancellationToken) => _inner.ListRetirableGrantsAsync(retiringPrincipal, afterKeyId, afterGrantId, limit, cancellationToken);
-        public ValueTask<GrantRecord> InsertGrantAsync(GrantRecord grant, CancellationToken cancellationToken) => _inner.InsertGrantAsync(grant, cancellationToken);
-        public ValueTask DeleteGrantAsync(string keyId, string grantId, long expectedVersion, CancellationToken cancellationToken) => _inner.DeleteGrantAsync(keyId, grantId, expectedVersion, cancellationToken);
-        public ValueTask<int> DeleteGrantsOfKeyAsync(string keyId, CancellationToken cancellationToken) => _inner.DeleteGrantsOfKeyAsync(keyId, cancellationToken);
+        public override ValueTask<int> CountGrantsAsync(string keyId, CancellationToken cancellationToken) => ValueTask.FromResult(Reported);
     }
 }

@@ -75,13 +75,7 @@ public sealed partial class MultiInstanceSampleTests : IDisposable
             "[A] ScheduleKeyDeletion: PendingDeletion",
             "Done.",
         ];
-        var position = 0;
-        foreach (var line in expected)
-        {
-            var found = run.Output.IndexOf(line, position, StringComparison.Ordinal);
-            Assert.True(found >= 0, $"The sample's output lacks '{line}' (in this order):\n{run.Output}");
-            position = found + line.Length;
-        }
+        SampleProcess.AssertInOrder(run.Output, expected);
 
         Assert.DoesNotContain("MaxDataKeyAge", run.Output, StringComparison.Ordinal);
         var delay = TimeSpan.FromMilliseconds(double.Parse(ReportedDelay().Match(run.Output).Groups[1].Value, CultureInfo.InvariantCulture));

@@ -16,7 +16,7 @@ public sealed partial class RotationSampleTests : IDisposable
 
         var (m1, m2, m3) = (Of("Encrypt:     \"invoice #1001\""), Of("Encrypt:     \"invoice #1002\""), Of("Encrypt:     \"invoice #1003\""));
         Assert.Equal(3, new[] { m1, m2, m3 }.Distinct().Count());
-        AssertInOrder(first.Output,
+        SampleProcess.AssertInOrder(first.Output,
         [
             "1. Create a key and encrypt under its first material",
             "2. Rotate on demand",
@@ -51,17 +51,6 @@ public sealed partial class RotationSampleTests : IDisposable
             var start = first.Output.IndexOf(encryptLine, StringComparison.Ordinal);
             Assert.True(start >= 0, $"No '{encryptLine}' in:\n{first.Output}");
             return Material().Match(first.Output, start).Groups[1].Value;
-        }
-    }
-
-    private static void AssertInOrder(string output, string[] expected)
-    {
-        var position = 0;
-        foreach (var line in expected)
-        {
-            var found = output.IndexOf(line, position, StringComparison.Ordinal);
-            Assert.True(found >= 0, $"The sample's output lacks '{line}' (in this order):\n{output}");
-            position = found + line.Length;
         }
     }
 

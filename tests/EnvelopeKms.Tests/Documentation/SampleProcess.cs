@@ -20,4 +20,16 @@ internal static class SampleProcess
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         return await ChildProcess.RunAsync(dotnet, Path.GetTempPath(), [assembly, .. arguments], TimeSpan.FromMinutes(2));
     }
+
+    /// <summary>Asserts that the output holds every expected text, in this order.</summary>
+    public static void AssertInOrder(string output, IEnumerable<string> expected)
+    {
+        var position = 0;
+        foreach (var line in expected)
+        {
+            var found = output.IndexOf(line, position, StringComparison.Ordinal);
+            Assert.True(found >= 0, $"The sample's output lacks '{line}' (in this order):\n{output}");
+            position = found + line.Length;
+        }
+    }
 }

@@ -90,13 +90,7 @@ public sealed partial class SigningSampleTests : IDisposable
             "VerifyMac:   MacValid = False (a wrong MAC is false, not an exception)",
             "Done.",
         ];
-        var position = 0;
-        foreach (var line in expected)
-        {
-            var found = run.Output.IndexOf(line, position, StringComparison.Ordinal);
-            Assert.True(found >= 0, $"The sample's output lacks '{line}' (in this order):\n{run.Output}");
-            position = found + line.Length;
-        }
+        SampleProcess.AssertInOrder(run.Output, expected);
     }
 
     [GeneratedRegex(@"Created key: ([0-9a-f-]{36})")]

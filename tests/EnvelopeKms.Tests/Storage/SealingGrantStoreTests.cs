@@ -1,3 +1,4 @@
+using EnvelopeKms.Tests.Infrastructure;
 using EnvelopeKms.Storage;
 
 namespace EnvelopeKms.Tests.Storage;
@@ -110,19 +111,5 @@ public sealed class SealingGrantStoreTests
     }
 
     /// <summary>A third-party store written before grants: it implements only <see cref="IKeyStore"/>.</summary>
-    internal sealed class KeysOnlyStore(IKeyStore inner) : IKeyStore
-    {
-        public ValueTask<KeyStoreMetadata?> GetMetadataAsync(CancellationToken cancellationToken) => inner.GetMetadataAsync(cancellationToken);
-        public ValueTask<KeyStoreMetadata> InitializeMetadataAsync(KeyStoreMetadata metadata, CancellationToken cancellationToken) => inner.InitializeMetadataAsync(metadata, cancellationToken);
-        public ValueTask<KeyRecord?> GetKeyAsync(string keyId, CancellationToken cancellationToken) => inner.GetKeyAsync(keyId, cancellationToken);
-        public ValueTask<IReadOnlyList<KeyRecord>> ListKeysAsync(string? afterKeyId, int limit, CancellationToken cancellationToken) => inner.ListKeysAsync(afterKeyId, limit, cancellationToken);
-        public ValueTask<KeyRecord> InsertKeyAsync(KeyRecord key, CancellationToken cancellationToken) => inner.InsertKeyAsync(key, cancellationToken);
-        public ValueTask<KeyRecord> UpdateKeyAsync(KeyRecord key, CancellationToken cancellationToken) => inner.UpdateKeyAsync(key, cancellationToken);
-        public ValueTask DeleteKeyAsync(string keyId, long expectedVersion, CancellationToken cancellationToken) => inner.DeleteKeyAsync(keyId, expectedVersion, cancellationToken);
-        public ValueTask<AliasRecord?> GetAliasAsync(string aliasName, CancellationToken cancellationToken) => inner.GetAliasAsync(aliasName, cancellationToken);
-        public ValueTask<IReadOnlyList<AliasRecord>> ListAliasesAsync(string? targetKeyId, string? afterAliasName, int limit, CancellationToken cancellationToken) => inner.ListAliasesAsync(targetKeyId, afterAliasName, limit, cancellationToken);
-        public ValueTask<AliasRecord> InsertAliasAsync(AliasRecord alias, CancellationToken cancellationToken) => inner.InsertAliasAsync(alias, cancellationToken);
-        public ValueTask<AliasRecord> UpdateAliasAsync(AliasRecord alias, CancellationToken cancellationToken) => inner.UpdateAliasAsync(alias, cancellationToken);
-        public ValueTask DeleteAliasAsync(string aliasName, long expectedVersion, CancellationToken cancellationToken) => inner.DeleteAliasAsync(aliasName, expectedVersion, cancellationToken);
-    }
+    internal sealed class KeysOnlyStore(IKeyStore inner) : DelegatingKeyStore(inner);
 }
