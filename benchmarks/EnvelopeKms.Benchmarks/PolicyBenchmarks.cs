@@ -91,7 +91,11 @@ public class PolicyBenchmarks
     /// <summary>The key manager's whole authorization of an allowed Encrypt: the request adapter, the compiled key policy and the decision.</summary>
     [Benchmark(Description = "KeyPolicyAuthorizer, allow path")]
     [BenchmarkCategory("Allow")]
-    public bool AuthorizeAllow() => _authorizer.AuthorizeAsync(_authorizationRequest, CancellationToken.None).Result.IsAllowed;
+    public bool AuthorizeAllow()
+    {
+        var decision = _authorizer.AuthorizeAsync(_authorizationRequest, CancellationToken.None);
+        return decision.IsCompletedSuccessfully ? decision.Result.IsAllowed : decision.AsTask().GetAwaiter().GetResult().IsAllowed;
+    }
 
     [GlobalCleanup]
     public void Cleanup() => _json.Dispose();

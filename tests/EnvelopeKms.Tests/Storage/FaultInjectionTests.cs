@@ -8,7 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace EnvelopeKms.Tests.Storage;
 
 /// <summary>
-/// RELIABILITY rows 40 and 44: the store fails at its N-th call — before the call takes effect (the
+/// RELIABILITY rows 40 and 44 (key, alias, policy and grant writes): the store fails at its N-th call — before the call takes effect (the
 /// write never happened) or after it (the write happened but its acknowledgement was lost) — for
 /// every N of every state-changing operation, on the in-memory and the SQLite store. Each time the
 /// operation either succeeds or fails with the store's typed error; the store then holds the state
@@ -54,6 +54,10 @@ public sealed class FaultInjectionTests : IDisposable
         ["EnableKey"] = (kms, s) => kms.EnableKeyAsync(new EnableKeyRequest { KeyId = s.Disabled }, Ct),
         ["ScheduleKeyDeletion"] = (kms, s) => kms.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = s.Beta, PendingWindowInDays = 7 }, Ct),
         ["CancelKeyDeletion"] = (kms, s) => kms.CancelKeyDeletionAsync(new CancelKeyDeletionRequest { KeyId = s.Doomed }, Ct),
+        ["PutKeyPolicy"] = (kms, s) => kms.PutKeyPolicyAsync(new PutKeyPolicyRequest { KeyId = s.Alpha, Policy = KeyManager.DefaultKeyPolicy("000000000000").Replace("key-default-1", "changed", StringComparison.Ordinal) }, Ct),
+        ["CreateGrant"] = (kms, s) => kms.CreateGrantAsync(new CreateGrantRequest { KeyId = s.Beta, GranteePrincipal = "arn:aws:iam::000000000000:role/new", Operations = [GrantOperation.Encrypt], Name = "new" }, Ct),
+        ["RetireGrant"] = (kms, s) => kms.RetireGrantAsync(new RetireGrantRequest { KeyId = s.Alpha, GrantId = s.GrantId }, Ct),
+        ["RevokeGrant"] = (kms, s) => kms.RevokeGrantAsync(new RevokeGrantRequest { KeyId = s.Alpha, GrantId = s.GrantId }, Ct),
         ["Purge"] = async (kms, s) =>
         {
             s.Clock.Advance(TimeSpan.FromDays(31));
@@ -121,7 +125,7 @@ public sealed class FaultInjectionTests : IDisposable
 
     private static readonly byte[] RootKeyBytes = RandomNumberGenerator.GetBytes(32);
 
-    private sealed record Scene(string Alpha, string Beta, string Disabled, string Doomed, FakeTimeProvider Clock, List<(byte[] Blob, byte[] Plaintext)> Ciphertexts);
+    private sealed record Scene(string Alpha, string Beta, string Disabled, string Doomed, FakeTimeProvider Clock, List<(byte[] Blob, byte[] Plaintext)> Ciphertexts, string GrantId);
 
     private static async Task<Scene> SceneAsync(KeyManager kms, FakeTimeProvider clock)
     {
@@ -140,11 +144,13 @@ public sealed class FaultInjectionTests : IDisposable
         }
 
         await kms.DisableKeyAsync(new DisableKeyRequest { KeyId = disabled }, Ct);
+        var grant = await kms.CreateGrantAsync(new CreateGrantRequest { KeyId = alpha, GranteePrincipal = "arn:aws:iam::000000000000:role/app", Operations = [GrantOperation.Decrypt], Name = "alpha" }, Ct);
+        await kms.CreateGrantAsync(new CreateGrantRequest { KeyId = doomed, GranteePrincipal = "arn:aws:iam::000000000000:role/app", Operations = [GrantOperation.Decrypt], Name = "doomed" }, Ct);
         await kms.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = doomed, PendingWindowInDays = 30 }, Ct);
-        return new Scene(alpha, beta, disabled, doomed, clock, ciphertexts);
+        return new Scene(alpha, beta, disabled, doomed, clock, ciphertexts, grant.GrantId);
     }
 
-    /// <summary>The observable state: each key (named by its description) with state and tags, and each alias with its target's description.</summary>
+    /// <summary>The observable state: each key (named by its description) with state, tags, policy and grants, and each alias with its target's description.</summary>
     private static async Task<string> ProjectAsync(IKeyStore store, IRootKeyProvider root, TimeProvider clock)
     {
         using var kms = new KeyManager(store, root, timeProvider: clock);
@@ -161,7 +167,10 @@ public sealed class FaultInjectionTests : IDisposable
             var metadata = (await kms.DescribeKeyAsync(new DescribeKeyRequest { KeyId = entry.KeyId }, Ct)).KeyMetadata;
             var tags = await kms.ListResourceTagsAsync(new ListResourceTagsRequest { KeyId = entry.KeyId }, Ct);
             names[entry.KeyId] = metadata.Description;
-            lines.Add($"key {metadata.Description} {metadata.KeyState} {metadata.DeletionDate?.ToUnixTimeSeconds()} [{string.Join(",", tags.Items.Select(t => $"{t.TagKey}={t.TagValue}"))}]");
+            var policy = (await kms.GetKeyPolicyAsync(new GetKeyPolicyRequest { KeyId = entry.KeyId }, Ct)).Policy;
+            var grants = await kms.ListGrantsAsync(new ListGrantsRequest { KeyId = entry.KeyId }, Ct);
+            lines.Add($"key {metadata.Description} {metadata.KeyState} {metadata.DeletionDate?.ToUnixTimeSeconds()} [{string.Join(",", tags.Items.Select(t => $"{t.TagKey}={t.TagValue}"))}]"
+                + $" policy {policy.GetHashCode(StringComparison.Ordinal)} grants [{string.Join(",", grants.Items.Select(g => $"{g.Name}:{string.Join('+', g.Operations)}->{g.GranteePrincipal}"))}]");
         }
 
         var aliases = await kms.ListAliasesAsync(new ListAliasesRequest { Limit = 100 }, Ct);
@@ -201,8 +210,10 @@ public sealed class FaultInjectionTests : IDisposable
     }
 
     /// <summary>Fails its N-th call (counted once armed) with the typed unavailable error, before or after the call takes effect.</summary>
-    private sealed class FaultyKeyStore(IKeyStore inner, int failAt, bool afterEffect) : IKeyStore
+    private sealed class FaultyKeyStore(IKeyStore inner, int failAt, bool afterEffect) : IKeyStore, IGrantStore
     {
+        private readonly IGrantStore _grants = (IGrantStore)inner;
+
         private int _calls;
         private bool _armed = failAt == int.MaxValue;
 
@@ -266,5 +277,22 @@ public sealed class FaultInjectionTests : IDisposable
         public ValueTask<AliasRecord> UpdateAliasAsync(AliasRecord alias, CancellationToken cancellationToken) => Run(nameof(UpdateAliasAsync), () => inner.UpdateAliasAsync(alias, cancellationToken));
 
         public ValueTask DeleteAliasAsync(string aliasName, long expectedVersion, CancellationToken cancellationToken) => Run(nameof(DeleteAliasAsync), () => inner.DeleteAliasAsync(aliasName, expectedVersion, cancellationToken));
+
+        public ValueTask<GrantRecord?> GetGrantAsync(string keyId, string grantId, CancellationToken cancellationToken) => Run(nameof(GetGrantAsync), () => _grants.GetGrantAsync(keyId, grantId, cancellationToken));
+
+        public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsAsync(string keyId, string? afterGrantId, int limit, CancellationToken cancellationToken) => Run(nameof(ListGrantsAsync), () => _grants.ListGrantsAsync(keyId, afterGrantId, limit, cancellationToken));
+
+        public ValueTask<IReadOnlyList<GrantRecord>> ListGrantsForGranteeAsync(string keyId, string granteePrincipal, CancellationToken cancellationToken) => Run(nameof(ListGrantsForGranteeAsync), () => _grants.ListGrantsForGranteeAsync(keyId, granteePrincipal, cancellationToken));
+
+        public ValueTask<IReadOnlyList<GrantRecord>> ListRetirableGrantsAsync(string retiringPrincipal, string? afterKeyId, string? afterGrantId, int limit, CancellationToken cancellationToken)
+            => Run(nameof(ListRetirableGrantsAsync), () => _grants.ListRetirableGrantsAsync(retiringPrincipal, afterKeyId, afterGrantId, limit, cancellationToken));
+
+        public ValueTask<int> CountGrantsAsync(string keyId, CancellationToken cancellationToken) => Run(nameof(CountGrantsAsync), () => _grants.CountGrantsAsync(keyId, cancellationToken));
+
+        public ValueTask<GrantRecord> InsertGrantAsync(GrantRecord grant, CancellationToken cancellationToken) => Run(nameof(InsertGrantAsync), () => _grants.InsertGrantAsync(grant, cancellationToken));
+
+        public ValueTask DeleteGrantAsync(string keyId, string grantId, long expectedVersion, CancellationToken cancellationToken) => Run(nameof(DeleteGrantAsync), () => _grants.DeleteGrantAsync(keyId, grantId, expectedVersion, cancellationToken));
+
+        public ValueTask<int> DeleteGrantsOfKeyAsync(string keyId, CancellationToken cancellationToken) => Run(nameof(DeleteGrantsOfKeyAsync), () => _grants.DeleteGrantsOfKeyAsync(keyId, cancellationToken));
     }
 }
