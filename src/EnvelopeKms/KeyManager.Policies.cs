@@ -15,7 +15,8 @@ public sealed partial class KeyManager
     /// <summary>Per key, its compiled key policy; the stored text is compared on every use, so a changed policy recompiles.</summary>
     private readonly ConcurrentDictionary<string, CompiledKeyPolicy> _keyPolicies = new(StringComparer.Ordinal);
 
-    private CompiledKeyPolicy? _defaultKeyPolicy;
+    /// <summary>KMS's default key policy per account (keys restored from another account's snapshot keep their account).</summary>
+    private readonly ConcurrentDictionary<string, CompiledKeyPolicy> _defaultKeyPolicies = new(StringComparer.Ordinal);
 
     /// <summary>
     /// KMS's default key policy for keys of <paramref name="accountId"/>: one statement,
@@ -146,7 +147,7 @@ public sealed partial class KeyManager
     {
         if (key.Policy is not { } text)
         {
-            return _defaultKeyPolicy ??= Compile(DefaultKeyPolicy(key.AccountId, _ids.Partition));
+            return _defaultKeyPolicies.GetOrAdd(key.AccountId, account => Compile(DefaultKeyPolicy(account, _ids.Partition)));
         }
 
         if (_keyPolicies.TryGetValue(key.KeyId, out var cached) && string.Equals(cached.Text, text, StringComparison.Ordinal))
