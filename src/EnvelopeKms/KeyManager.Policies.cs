@@ -250,10 +250,11 @@ public sealed partial class KeyManager
             RecipientAttestation = ctx.RecipientAttestation,
             KeyPolicy = policy?.Document,
             // A grant's RetireGrant operation lets its grantee retire that grant only (RetireGrantAsync checks it), never others.
-            LoadGrants = key is null || grants is null || operation == KmsOperation.RetireGrant ? null : ct => grants.ListGrantsForGranteeAsync(key.KeyId, caller.PrincipalArn, ct),
+            Grants = key is null || operation == KmsOperation.RetireGrant ? null : grants,
             RequestTime = _time.GetUtcNow(),
             ResourceAliases = aliases,
             RequestTags = ctx.RequestTags,
+            Request = ctx.Request,
             RequestConditions = ctx.Conditions,
         };
     }
@@ -268,106 +269,13 @@ public sealed partial class KeyManager
         RequestAlias = request.RequestAlias,
         RecipientAttestation = request.RecipientAttestation,
         KeyPolicy = policy,
-        LoadGrants = request.LoadGrants,
+        Grants = request.Grants,
+        Request = request.Request,
         RequestTime = request.RequestTime,
         ResourceAliases = request.ResourceAliases,
         RequestTags = request.RequestTags,
         RequestConditions = request.RequestConditions,
     };
-
-    /// <summary>The request-parameter condition keys KMS defines for each operation's request.</summary>
-    private static Dictionary<ConditionKeyKind, ConditionValues>? RequestConditionsOf(KmsRequest request)
-    {
-        try
-        {
-            return RequestConditionsOfCore(request);
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            // A parameter that is not a known value: the operation's own validation reports it.
-            return null;
-        }
-    }
-
-    private static Dictionary<ConditionKeyKind, ConditionValues>? RequestConditionsOfCore(KmsRequest request) => request switch
-    {
-        EncryptRequest r => Conditions((ConditionKeyKind.KmsEncryptionAlgorithm, ConditionValues.Of(r.EncryptionAlgorithm.ToKmsName()))),
-        DecryptRequest r => Conditions((ConditionKeyKind.KmsEncryptionAlgorithm, ConditionValues.Of(r.EncryptionAlgorithm.ToKmsName()))),
-        ReEncryptRequest r => Conditions((ConditionKeyKind.KmsEncryptionAlgorithm, ConditionValues.Of(r.SourceEncryptionAlgorithm.ToKmsName()))),
-        GenerateDataKeyRequest => Conditions((ConditionKeyKind.KmsEncryptionAlgorithm, ConditionValues.Of(EncryptionAlgorithm.SymmetricDefault.ToKmsName()))),
-        GenerateDataKeyPairRequest r => Conditions(
-            (ConditionKeyKind.KmsDataKeyPairSpec, ConditionValues.Of(r.KeyPairSpec.ToKmsName())),
-            (ConditionKeyKind.KmsEncryptionAlgorithm, ConditionValues.Of(EncryptionAlgorithm.SymmetricDefault.ToKmsName()))),
-        SignRequest r => Conditions((ConditionKeyKind.KmsSigningAlgorithm, ConditionValues.Of(r.SigningAlgorithm.ToKmsName())), (ConditionKeyKind.KmsMessageType, ConditionValues.Of(r.MessageType.ToKmsName()))),
-        VerifyRequest r => Conditions((ConditionKeyKind.KmsSigningAlgorithm, ConditionValues.Of(r.SigningAlgorithm.ToKmsName())), (ConditionKeyKind.KmsMessageType, ConditionValues.Of(r.MessageType.ToKmsName()))),
-        GenerateMacRequest r => Conditions((ConditionKeyKind.KmsMacAlgorithm, ConditionValues.Of(r.MacAlgorithm.ToKmsName()))),
-        VerifyMacRequest r => Conditions((ConditionKeyKind.KmsMacAlgorithm, ConditionValues.Of(r.MacAlgorithm.ToKmsName()))),
-        DeriveSharedSecretRequest r => Conditions((ConditionKeyKind.KmsKeyAgreementAlgorithm, ConditionValues.Of(r.KeyAgreementAlgorithm.ToKmsName()))),
-        CreateKeyRequest r => Conditions(
-            (ConditionKeyKind.KmsKeySpec, ConditionValues.Of(r.KeySpec.ToKmsName())),
-            (ConditionKeyKind.KmsCustomerMasterKeySpec, ConditionValues.Of(r.KeySpec.ToKmsName())),
-            (ConditionKeyKind.KmsKeyUsage, ConditionValues.Of(r.KeyUsage.ToKmsName())),
-            (ConditionKeyKind.KmsCustomerMasterKeyUsage, ConditionValues.Of(r.KeyUsage.ToKmsName())),
-            (ConditionKeyKind.KmsKeyOrigin, ConditionValues.Of(r.Origin.ToKmsName())),
-            (ConditionKeyKind.KmsMultiRegion, ConditionValues.Of(r.MultiRegion)),
-            (ConditionKeyKind.KmsBypassPolicyLockoutSafetyCheck, ConditionValues.Of(r.BypassPolicyLockoutSafetyCheck))),
-        PutKeyPolicyRequest r => Conditions((ConditionKeyKind.KmsBypassPolicyLockoutSafetyCheck, ConditionValues.Of(r.BypassPolicyLockoutSafetyCheck))),
-        EnableKeyRotationRequest r => r.RotationPeriodInDays is { } days ? Conditions((ConditionKeyKind.KmsRotationPeriodInDays, ConditionValues.Of(days))) : null,
-        ScheduleKeyDeletionRequest r => Conditions((ConditionKeyKind.KmsScheduleKeyDeletionPendingWindowInDays, ConditionValues.Of(r.PendingWindowInDays ?? 30))),
-        CreateGrantRequest r => GrantConditions(r),
-        _ => null,
-    };
-
-    private static Dictionary<ConditionKeyKind, ConditionValues>? GrantConditions(CreateGrantRequest request)
-    {
-        var conditions = new Dictionary<ConditionKeyKind, ConditionValues>
-        {
-            [ConditionKeyKind.KmsGrantIsForAwsResource] = ConditionValues.Of(false),
-        };
-        if (request.Operations is { } operations)
-        {
-            conditions[ConditionKeyKind.KmsGrantOperations] = ConditionValues.Of([.. operations.Select(o => o.ToString())]);
-        }
-
-        if (request.GranteePrincipal is { } grantee)
-        {
-            conditions[ConditionKeyKind.KmsGranteePrincipal] = ConditionValues.Of(grantee);
-        }
-
-        if (request.RetiringPrincipal is { } retiring)
-        {
-            conditions[ConditionKeyKind.KmsRetiringPrincipal] = ConditionValues.Of(retiring);
-        }
-
-        var constraints = new List<string>(2);
-        if (request.Constraints?.EncryptionContextEquals is not null)
-        {
-            constraints.Add("EncryptionContextEquals");
-        }
-
-        if (request.Constraints?.EncryptionContextSubset is not null)
-        {
-            constraints.Add("EncryptionContextSubset");
-        }
-
-        if (constraints.Count > 0)
-        {
-            conditions[ConditionKeyKind.KmsGrantConstraintType] = ConditionValues.Of(constraints);
-        }
-
-        return conditions;
-    }
-
-    private static Dictionary<ConditionKeyKind, ConditionValues> Conditions(params (ConditionKeyKind Kind, ConditionValues Value)[] pairs)
-    {
-        var conditions = new Dictionary<ConditionKeyKind, ConditionValues>(pairs.Length);
-        foreach (var (kind, value) in pairs)
-        {
-            conditions[kind] = value;
-        }
-
-        return conditions;
-    }
 
     /// <summary>Stops a dry run once the request is validated, authorized and its key state allows it (<c>DryRunOperationException</c>).</summary>
     private static void ThrowIfDryRun(OperationContext ctx, KmsOperation operation)

@@ -1118,7 +1118,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         var ctx = new OperationContext(operation, request.Caller ?? _callerProvider.GetCurrentCaller(), NewRequestId())
         {
             DryRun = request is IDryRunRequest { DryRun: true },
-            Conditions = RequestConditionsOf(request),
+            Request = request,
             RequestTags = request switch { CreateKeyRequest create => create.Tags, TagResourceRequest tag => tag.Tags, _ => null },
         };
         T result;
@@ -1813,7 +1813,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         public bool IsInternal { get; set; }
         /// <summary>The request asked for a dry run: validate and authorize, then stop with <c>DryRunOperationException</c>.</summary>
         public bool DryRun { get; init; }
-        /// <summary>The request-parameter condition keys of the request, for policies.</summary>
+        /// <summary>The request as given, whose parameters are condition keys for policies.</summary>
+        public KmsRequest? Request { get; init; }
+        /// <summary>Condition keys the operation adds beyond its request's parameters (<c>kms:ReEncryptOnSameKey</c>), and those of a simulated request.</summary>
         public Dictionary<ConditionKeyKind, ConditionValues>? Conditions { get; set; }
         /// <summary>The tags of the request, for <c>aws:RequestTag</c> and <c>aws:TagKeys</c>.</summary>
         public IReadOnlyList<KeyTag>? RequestTags { get; init; }

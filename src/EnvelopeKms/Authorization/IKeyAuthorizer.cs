@@ -27,10 +27,13 @@ public sealed class AuthorizationRequest
     /// <summary>The key's key policy, compiled; <see langword="null"/> for operations on no key.</summary>
     public PolicyDocument? KeyPolicy { get; init; }
     /// <summary>
-    /// Loads the grants of the key whose grantee is the caller (empty when the store keeps no grants);
-    /// <see langword="null"/> for operations on no key. Called only when the policies did not decide.
+    /// The store of the key's grants; <see langword="null"/> for operations on no key, when the store
+    /// keeps no grants, and for <c>RetireGrant</c> (a grant allows retiring itself only, which the key
+    /// manager checks). Read the caller's grants from it only when the policies did not decide.
     /// </summary>
-    public Func<CancellationToken, ValueTask<IReadOnlyList<GrantRecord>>>? LoadGrants { get; init; }
+    public IGrantStore? Grants { get; init; }
+    /// <summary>The request as the caller gave it; its parameters are the request condition keys (see <see cref="GetRequestCondition"/>).</summary>
+    public KmsRequest? Request { get; init; }
     /// <summary>When the request is made, for <c>aws:CurrentTime</c> and <c>aws:EpochTime</c>.</summary>
     public DateTimeOffset RequestTime { get; init; }
     /// <summary>The aliases of the key, for <c>kms:ResourceAliases</c>; <see langword="null"/> when not loaded (no policy of the key uses it).</summary>
@@ -43,6 +46,17 @@ public sealed class AuthorizationRequest
     /// a key that is not there is absent from the request, as in KMS.
     /// </summary>
     public IReadOnlyDictionary<ConditionKeyKind, ConditionValues>? RequestConditions { get; init; }
+
+    /// <summary>
+    /// The value of a request-parameter condition key: from <see cref="RequestConditions"/> when it has
+    /// the key, otherwise from <see cref="Request"/> (<c>kms:EncryptionAlgorithm</c> of an <c>Encrypt</c>,
+    /// <c>kms:GrantOperations</c> of a <c>CreateGrant</c>, ...); absent when the request has no such
+    /// parameter. Allocation-free for single-valued keys.
+    /// </summary>
+    public ConditionValues GetRequestCondition(ConditionKeyKind kind)
+        => RequestConditions is { } given && given.TryGetValue(kind, out var value) ? value
+            : Request is { } request ? RequestConditionKeys.Of(request, kind)
+            : ConditionValues.Absent;
 }
 
 /// <summary>The authorizer's answer.</summary>

@@ -64,9 +64,9 @@ public sealed class KeyPolicyAuthorizer : IKeyAuthorizer
                 return new AuthorizationDecision(true, AllowSummary(keyPolicy, evaluation));
             }
 
-            if (request.LoadGrants is { } loadGrants)
+            if (request.Grants is { } grantStore && request.Key is { } key)
             {
-                var grants = await loadGrants(cancellationToken).ConfigureAwait(false);
+                var grants = await grantStore.ListGrantsForGranteeAsync(key.KeyId, request.Caller.PrincipalArn, cancellationToken).ConfigureAwait(false);
                 foreach (var grant in grants)
                 {
                     if (GrantExplanation.Covers(grant, request, out _))
@@ -127,9 +127,9 @@ public sealed class KeyPolicyAuthorizer : IKeyAuthorizer
 
         var keyExplanation = request.KeyPolicy?.Explain(policyRequest);
         var grantExplanations = new List<GrantExplanation>();
-        if (request.LoadGrants is { } loadGrants)
+        if (request.Grants is { } grantStore && request.Key is { } grantKey)
         {
-            foreach (var grant in await loadGrants(cancellationToken).ConfigureAwait(false))
+            foreach (var grant in await grantStore.ListGrantsForGranteeAsync(grantKey.KeyId, request.Caller.PrincipalArn, cancellationToken).ConfigureAwait(false))
             {
                 GrantExplanation.Covers(grant, request, out var explanation);
                 grantExplanations.Add(explanation);

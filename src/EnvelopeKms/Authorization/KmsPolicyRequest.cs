@@ -46,9 +46,10 @@ internal sealed class KmsPolicyRequest : PolicyRequest
     {
         var request = _request;
         var caller = request.Caller;
-        if (request.RequestConditions is { } given && given.TryGetValue(key.Kind, out var value))
+        var fromRequest = request.GetRequestCondition(key.Kind);
+        if (fromRequest.IsPresent)
         {
-            return value;
+            return fromRequest;
         }
 
         switch (key.Kind)
