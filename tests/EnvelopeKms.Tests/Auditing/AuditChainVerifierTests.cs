@@ -69,6 +69,16 @@ public sealed class AuditChainVerifierTests : IDisposable
     }
 
     [Fact]
+    public async Task An_edited_previousHash_is_reported_at_the_record_before_it()
+    {
+        var lines = await TenRecordsAsync();
+        lines[5] = Edit(lines[5], Sha256Hex(lines[4]), new string('f', 64));
+        WriteLines(TrailPath, lines);
+
+        AssertBroken(await AuditChainVerifier.VerifyAsync(TrailPath, Ct), 5, 5, "record 6's previousHash");
+    }
+
+    [Fact]
     public async Task An_edit_of_the_last_record_is_caught_by_the_head()
     {
         var lines = await TenRecordsAsync();
