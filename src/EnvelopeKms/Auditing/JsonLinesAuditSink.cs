@@ -13,7 +13,8 @@ namespace EnvelopeKms.Auditing;
 /// <remarks>
 /// The trail is opened on the first write: the last line of the existing trail is read to continue the chain; a torn or
 /// unparseable last line, or a head that disagrees with the trail, is refused with a <see cref="KmsStorageIntegrityException"/>
-/// rather than silently starting a fork. One sink (one process) per path.
+/// rather than silently starting a fork. One sink per path: a second one (in this process or another) fails with an
+/// <see cref="IOException"/> while the first holds the exclusive lock file <c>&lt;path&gt;.lock</c>.
 /// </remarks>
 public sealed class JsonLinesAuditSink : IKmsAuditSink, IAsyncDisposable
 {
@@ -25,6 +26,7 @@ public sealed class JsonLinesAuditSink : IKmsAuditSink, IAsyncDisposable
     private readonly byte[]? _hmacKey;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    private FileStream? _lock;
     private FileStream? _stream;
     private FileStream? _head;
     private long _length;
@@ -148,8 +150,10 @@ public sealed class JsonLinesAuditSink : IKmsAuditSink, IAsyncDisposable
             // As above.
         }
 
+        _lock?.Dispose();
         _stream = null;
         _head = null;
+        _lock = null;
     }
 
     private void Open()
@@ -158,6 +162,19 @@ public sealed class JsonLinesAuditSink : IKmsAuditSink, IAsyncDisposable
         if (!string.IsNullOrEmpty(directory))
         {
             Directory.CreateDirectory(directory);
+        }
+
+        if (_lock is null)
+        {
+            try
+            {
+                // An exclusive lock file keeps a second sink (in this process or another) from forking the chain.
+                _lock = new FileStream(_path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            }
+            catch (IOException exception)
+            {
+                throw new IOException($"The audit trail '{_path}' is in use by another sink (its lock file is held).", exception);
+            }
         }
 
         long sequence = 0;

@@ -270,6 +270,30 @@ public sealed class JsonLinesAuditSinkTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_sink_on_the_same_path_is_refused_while_the_first_is_open()
+    {
+        var options = new JsonLinesAuditSinkOptions { Path = TrailPath };
+        var first = new JsonLinesAuditSink(options);
+        await using (first)
+        {
+            await first.WriteAsync(Event(0), Ct);
+            var second = new JsonLinesAuditSink(options);
+            await using (second)
+            {
+                var error = await Assert.ThrowsAsync<IOException>(() => second.WriteAsync(Event(1), Ct).AsTask());
+                Assert.Contains("in use by another sink", error.Message, StringComparison.Ordinal);
+            }
+
+            await first.WriteAsync(Event(2), Ct);
+        }
+
+        await WriteEventsAsync(options, 3, 1, Ct); // Free again once the first is disposed.
+        var verification = await AuditChainVerifier.VerifyAsync(TrailPath, Ct);
+        Assert.True(verification.IsIntact, verification.Problem);
+        Assert.Equal(3, verification.RecordsChecked);
+    }
+
+    [Fact]
     public async Task A_cancelled_write_writes_nothing()
     {
         var sink = new JsonLinesAuditSink(new JsonLinesAuditSinkOptions { Path = TrailPath });
