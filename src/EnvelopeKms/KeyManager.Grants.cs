@@ -59,7 +59,7 @@ public sealed partial class KeyManager
                 throw new KmsLimitExceededException($"{_ids.KeyArn(key.KeyId)} has {MaxGrantsPerKey} grants, the most a key can have; retire or revoke some first.");
             }
 
-            ThrowIfDryRunNow(ctx);
+            ThrowIfDryRun(ctx, ctx.Operation);
             var record = new GrantRecord
             {
                 KeyId = key.KeyId,
@@ -217,7 +217,7 @@ public sealed partial class KeyManager
             }
 
             KeyStateRules.Enforce(KmsOperation.RetireGrant, key.KeyState, _ids.KeyArn(key.KeyId));
-            ThrowIfDryRunNow(ctx);
+            ThrowIfDryRun(ctx, ctx.Operation);
             await DeleteGrantAsync(grants, grant, cancellationToken).ConfigureAwait(false);
             return true;
         });
@@ -430,12 +430,4 @@ public sealed partial class KeyManager
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
     }
 
-    /// <summary>Stops a dry run whose checks were deferred (<c>DryRunOperationException</c>).</summary>
-    private static void ThrowIfDryRunNow(OperationContext ctx)
-    {
-        if (ctx.DryRun)
-        {
-            throw new KmsDryRunOperationException("The request would have succeeded, but the DryRun parameter was set.");
-        }
-    }
 }

@@ -103,7 +103,10 @@ public sealed partial class KeyManager
         ArgumentNullException.ThrowIfNull(request);
         return RunAsync(KmsOperation.SimulateAuthorization, request, async ctx =>
         {
-            ArgumentNullException.ThrowIfNull(request.Principal);
+            if (request.Principal is null)
+            {
+                throw new KmsValidationException("Principal is required: the principal whose request to simulate.");
+            }
             if (!Enum.IsDefined(request.Operation))
             {
                 throw new KmsValidationException("Operation is not a known operation.");
@@ -117,11 +120,7 @@ public sealed partial class KeyManager
                 AliasName = request.RequestAlias,
                 Conditions = request.RequestConditions is null ? null : new Dictionary<ConditionKeyKind, ConditionValues>(request.RequestConditions),
             };
-            var authorization = await AuthorizationRequestOfAsync(simulated, request.Operation, key, cancellationToken).ConfigureAwait(false);
-            if (draft is not null)
-            {
-                authorization = With(authorization, draft);
-            }
+            var authorization = await AuthorizationRequestOfAsync(simulated, request.Operation, key, cancellationToken, draft).ConfigureAwait(false);
 
             if (_authorizer is KeyPolicyAuthorizer policies)
             {
@@ -175,7 +174,7 @@ public sealed partial class KeyManager
             throw new KmsInternalException("The key's stored policy no longer parses; replace it with PutKeyPolicy (BypassPolicyLockoutSafetyCheck is not needed).", e);
         }
 
-        return new CompiledKeyPolicy(text, document, text.Contains("ResourceAliases", StringComparison.OrdinalIgnoreCase));
+        return CompiledKeyPolicy.Of(document);
     }
 
     private static PolicyDocument ParseKeyPolicy(string? text, string parameterName)
@@ -227,9 +226,11 @@ public sealed partial class KeyManager
     }
 
     /// <summary>What the authorizer is given: the caller, the key and its policy, the request's condition keys, and a way to the caller's grants.</summary>
-    private async ValueTask<AuthorizationRequest> AuthorizationRequestOfAsync(OperationContext ctx, KmsOperation operation, KeyRecord? key, CancellationToken cancellationToken)
+    private async ValueTask<AuthorizationRequest> AuthorizationRequestOfAsync(OperationContext ctx, KmsOperation operation, KeyRecord? key, CancellationToken cancellationToken, PolicyDocument? policyOverride = null)
     {
-        CompiledKeyPolicy? policy = key is null ? null : CompiledKeyPolicyOf(key);
+        CompiledKeyPolicy? policy = key is null ? null
+            : policyOverride is null ? CompiledKeyPolicyOf(key)
+            : CompiledKeyPolicy.Of(policyOverride);
         IReadOnlyList<string>? aliases = null;
         if (key is not null && policy!.UsesResourceAliases)
         {
@@ -259,24 +260,6 @@ public sealed partial class KeyManager
         };
     }
 
-    private static AuthorizationRequest With(AuthorizationRequest request, PolicyDocument policy) => new()
-    {
-        Caller = request.Caller,
-        Operation = request.Operation,
-        Key = request.Key,
-        KeyArn = request.KeyArn,
-        EncryptionContext = request.EncryptionContext,
-        RequestAlias = request.RequestAlias,
-        RecipientAttestation = request.RecipientAttestation,
-        KeyPolicy = policy,
-        Grants = request.Grants,
-        Request = request.Request,
-        RequestTime = request.RequestTime,
-        ResourceAliases = request.ResourceAliases,
-        RequestTags = request.RequestTags,
-        RequestConditions = request.RequestConditions,
-    };
-
     /// <summary>Stops a dry run once the request is validated, authorized and its key state allows it (<c>DryRunOperationException</c>).</summary>
     private static void ThrowIfDryRun(OperationContext ctx, KmsOperation operation)
     {
@@ -287,5 +270,10 @@ public sealed partial class KeyManager
         }
     }
 
-    private sealed record CompiledKeyPolicy(string Text, PolicyDocument Document, bool UsesResourceAliases);
+    private sealed record CompiledKeyPolicy(string Text, PolicyDocument Document, bool UsesResourceAliases)
+    {
+        /// <summary>Whether the policy can ask for <c>kms:ResourceAliases</c> decides whether the key's aliases are read for it.</summary>
+        public static CompiledKeyPolicy Of(PolicyDocument document)
+            => new(document.Text, document, document.Text.Contains("ResourceAliases", StringComparison.OrdinalIgnoreCase));
+    }
 }

@@ -1269,15 +1269,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         if (!decision.IsAllowed)
         {
             var resource = keyArn ?? $"arn:{_ids.Partition}:kms:{_ids.Region}:{_ids.AccountId}:*";
-            throw new KmsAccessDeniedException($"User: {ctx.Caller.PrincipalArn} is not authorized to perform: kms:{ActionName(operation)} on resource: {resource}. {decision.Summary}");
+            throw new KmsAccessDeniedException($"User: {ctx.Caller.PrincipalArn} is not authorized to perform: {KmsPolicyRequest.ActionOf(operation)} on resource: {resource}. {decision.Summary}");
         }
     }
-
-    private static string ActionName(KmsOperation operation) => operation switch
-    {
-        KmsOperation.DeleteExpiredKey => "ScheduleKeyDeletion",
-        _ => operation.ToString(),
-    };
 
     /// <summary>Read-modify-write of one key with optimistic concurrency, re-checking state on every attempt.</summary>
     private async Task<KeyRecord> MutateKeyAsync(OperationContext ctx, KmsOperation operation, string? keyReference, Func<KeyRecord, KeyRecord> change, CancellationToken cancellationToken, Func<KeyRecord, Task>? check = null)

@@ -39,7 +39,9 @@ public sealed record CallerIdentity
     public bool IsAccountRoot { get; }
 
     /// <summary>The principal's tags, for <c>aws:PrincipalTag/&lt;key&gt;</c> conditions (keys compare case-insensitively).</summary>
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags;
+    public IReadOnlyDictionary<string, string> Tags { get => _tags; init => _tags = value ?? EmptyTags; }
+
+    private readonly IReadOnlyDictionary<string, string> _tags = EmptyTags;
 
     /// <summary>The address the call came from, for <c>aws:SourceIp</c> conditions; <see langword="null"/> for an in-process call.</summary>
     public System.Net.IPAddress? SourceIp { get; init; }

@@ -293,6 +293,41 @@ public sealed class KeyPolicyTests
     }
 
     [Fact]
+    public async Task Bad_input_to_the_policy_operations_is_a_kms_error_that_names_it_and_changes_nothing()
+    {
+        using var kms = new TestKeyManager();
+        var key = await kms.Api().NewKeyAsync();
+        var before = (await kms.Store.GetKeyAsync(key.KeyId, Kms.Ct))!.Version;
+
+        var noPrincipal = await Assert.ThrowsAsync<KmsValidationException>(() => kms.Api().SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = key.KeyId, Principal = null!, Operation = KmsOperation.Encrypt }, Kms.Ct));
+        var noPolicy = await Assert.ThrowsAsync<KmsValidationException>(() => kms.Api().PutKeyPolicyAsync(new PutKeyPolicyRequest { KeyId = key.KeyId, Policy = null! }, Kms.Ct));
+        var otherName = await Assert.ThrowsAsync<KmsValidationException>(() => kms.Api().GetKeyPolicyAsync(new GetKeyPolicyRequest { KeyId = key.KeyId, PolicyName = "custom" }, Kms.Ct));
+        await Assert.ThrowsAsync<KmsNotFoundException>(() => kms.Api().PutKeyPolicyAsync(new PutKeyPolicyRequest { KeyId = "alias/none", Policy = KeyManager.DefaultKeyPolicy(Kms.AccountId) }, Kms.Ct));
+        await Assert.ThrowsAsync<KmsInvalidMarkerException>(() => kms.Api().ListKeyPoliciesAsync(new ListKeyPoliciesRequest { KeyId = key.KeyId, Marker = "x" }, Kms.Ct));
+
+        Assert.Contains("Principal", noPrincipal.Message, StringComparison.Ordinal);
+        Assert.Contains("Policy", noPolicy.Message, StringComparison.Ordinal);
+        Assert.Contains("PolicyName", otherName.Message, StringComparison.Ordinal);
+        Assert.Equal(before, (await kms.Store.GetKeyAsync(key.KeyId, Kms.Ct))!.Version);
+    }
+
+    [Fact]
+    public async Task A_caller_given_null_tags_has_no_tags()
+    {
+        using var kms = new TestKeyManager();
+        var key = await kms.Api().KeyWithPolicyAsync("""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kms:*","Resource":"*"},
+              {"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"billing"}}}]}
+            """);
+
+        var untagged = App with { Tags = null! };
+
+        Assert.Empty(untagged.Tags);
+        await Assert.ThrowsAsync<KmsAccessDeniedException>(() => kms.Api().EncryptAsAsync(untagged, key.KeyId));
+    }
+
+    [Fact]
     public async Task Identity_policies_allow_where_the_key_policy_delegates_to_the_account()
     {
         using var kms = WithIdentityPolicies(out var identities);
