@@ -36,6 +36,22 @@ public sealed class EnvelopeKmsOptions
     /// OpenSSL itself runs its FIPS provider is the system's configuration, which is not checked here.
     /// </summary>
     public bool FipsApprovedAlgorithmsOnly { get; set; }
+
+    /// <summary>
+    /// How long the key manager waits for the audit sink to accept a record: 10 seconds by default,
+    /// allowed 1 millisecond to 5 minutes. A write that takes longer is abandoned (its cancellation
+    /// token is cancelled) and, unless <see cref="AuditFailOpen"/> is set, the operation fails with
+    /// <see cref="KmsAuditUnavailableException"/> and neither returns a secret nor commits a change.
+    /// </summary>
+    public TimeSpan AuditWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Lets operations complete when the audit sink fails or times out; <see langword="false"/> (fail
+    /// closed) by default. Choose it only where availability outweighs a complete trail: the failure
+    /// is logged (event <c>AuditRecordLost</c>), every record this key manager writes carries
+    /// <c>auditFailOpen: true</c>, and the next record the sink accepts counts the records lost before it.
+    /// </summary>
+    public bool AuditFailOpen { get; set; }
 }
 
 /// <summary>Validates <see cref="EnvelopeKmsOptions"/> at start-up.</summary>
@@ -69,6 +85,11 @@ public sealed class EnvelopeKmsOptionsValidator : IValidateOptions<EnvelopeKmsOp
         if (options.MaxEncryptionsPerKeyMaterial is < 1 or > 1L << 32)
         {
             failures.Add("EnvelopeKms:MaxEncryptionsPerKeyMaterial must be between 1 and 2^32 (4294967296).");
+        }
+
+        if (options.AuditWriteTimeout < TimeSpan.FromMilliseconds(1) || options.AuditWriteTimeout > TimeSpan.FromMinutes(5))
+        {
+            failures.Add($"EnvelopeKms:AuditWriteTimeout must be between 1 millisecond and 5 minutes; it is {options.AuditWriteTimeout}.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

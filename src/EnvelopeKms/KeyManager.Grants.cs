@@ -73,6 +73,7 @@ public sealed partial class KeyManager
                 EncryptionContextEquals = equals,
                 CreationDate = _time.GetUtcNow(),
             };
+            await CommitPointAsync(ctx).ConfigureAwait(false);
             try
             {
                 await grants.InsertGrantAsync(record, cancellationToken).ConfigureAwait(false);
@@ -218,7 +219,7 @@ public sealed partial class KeyManager
 
             KeyStateRules.Enforce(KmsOperation.RetireGrant, key.KeyState, _ids.KeyArn(key.KeyId));
             ThrowIfDryRun(ctx, ctx.Operation);
-            await DeleteGrantAsync(grants, grant, cancellationToken).ConfigureAwait(false);
+            await DeleteGrantAsync(ctx, grants, grant, cancellationToken).ConfigureAwait(false);
             return true;
         });
     }
@@ -234,13 +235,14 @@ public sealed partial class KeyManager
             var key = await UseKeyAsync(ctx, KmsOperation.RevokeGrant, request.KeyId, nameof(request.KeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
             var grant = await grants.GetGrantAsync(key.KeyId, request.GrantId, cancellationToken).ConfigureAwait(false)
                 ?? throw new KmsNotFoundException($"Grant {request.GrantId} of key {_ids.KeyArn(key.KeyId)} does not exist.");
-            await DeleteGrantAsync(grants, grant, cancellationToken).ConfigureAwait(false);
+            await DeleteGrantAsync(ctx, grants, grant, cancellationToken).ConfigureAwait(false);
             return true;
         });
     }
 
-    private static async Task DeleteGrantAsync(IGrantStore grants, GrantRecord grant, CancellationToken cancellationToken)
+    private async Task DeleteGrantAsync(OperationContext ctx, IGrantStore grants, GrantRecord grant, CancellationToken cancellationToken)
     {
+        await CommitPointAsync(ctx).ConfigureAwait(false);
         try
         {
             await grants.DeleteGrantAsync(grant.KeyId, grant.GrantId, grant.Version, cancellationToken).ConfigureAwait(false);

@@ -42,6 +42,7 @@ public sealed partial class KeyManager
             if (await _store.GetAliasAsync(aliasName, cancellationToken).ConfigureAwait(false) is null)
             {
                 var now = _time.GetUtcNow();
+                await CommitPointAsync(ctx).ConfigureAwait(false);
                 try
                 {
                     await _store.InsertAliasAsync(new AliasRecord { AliasName = aliasName, TargetKeyId = key.KeyId, CreationDate = now, LastUpdatedDate = now }, cancellationToken).ConfigureAwait(false);
@@ -136,6 +137,7 @@ public sealed partial class KeyManager
         try
         {
             ctx.KeyMaterialId = materialId;
+            await CommitPointAsync(ctx).ConfigureAwait(false);
             return await _store.InsertKeyAsync(record, cancellationToken).ConfigureAwait(false);
         }
         catch (KeyStoreConflictException e)

@@ -93,7 +93,7 @@ public sealed partial class KeyManager
 
                 try
                 {
-                    var rotated = await WriteRotationAsync(key, KeyRotationType.OnDemand, advanceSchedule: false, cancellationToken).ConfigureAwait(false);
+                    var rotated = await WriteRotationAsync(ctx, key, KeyRotationType.OnDemand, advanceSchedule: false, cancellationToken).ConfigureAwait(false);
                     ctx.KeyMaterialId = rotated.CurrentKeyMaterialId;
                     OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKeyOnDemand);
                     return new RotateKeyOnDemandResponse { KeyId = key.KeyId, KeyMaterialId = rotated.CurrentKeyMaterialId! };
@@ -215,9 +215,7 @@ public sealed partial class KeyManager
             {
                 try
                 {
-                    var rotated = await WriteRotationAsync(key, KeyRotationType.Automatic, advanceSchedule: true, cancellationToken).ConfigureAwait(false);
-                    ctx.KeyMaterialId = rotated.CurrentKeyMaterialId;
-                    await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
+                    var rotated = await WriteRotationAsync(ctx, key, KeyRotationType.Automatic, advanceSchedule: true, cancellationToken).ConfigureAwait(false);
                     OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKey);
                     return rotated;
                 }
@@ -249,7 +247,7 @@ public sealed partial class KeyManager
     /// two writers based on the same version succeeds.
     /// </summary>
     /// <exception cref="KeyStoreConflictException">The key changed since it was read.</exception>
-    private async Task<KeyRecord> WriteRotationAsync(KeyRecord key, KeyRotationType type, bool advanceSchedule, CancellationToken cancellationToken)
+    private async Task<KeyRecord> WriteRotationAsync(OperationContext ctx, KeyRecord key, KeyRotationType type, bool advanceSchedule, CancellationToken cancellationToken)
     {
         var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
@@ -272,7 +270,20 @@ public sealed partial class KeyManager
             NextRotationDate = next,
             KeyMaterials = [.. key.KeyMaterials, material],
         };
-        var result = await _store.UpdateKeyAsync(rotated, cancellationToken).ConfigureAwait(false);
+        ctx.KeyMaterialId = material.KeyMaterialId;
+        await CommitPointAsync(ctx).ConfigureAwait(false);
+        KeyRecord result;
+        try
+        {
+            result = await _store.UpdateKeyAsync(rotated, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KeyStoreConflictException)
+        {
+            // This material was not stored: a retry writes a new record (same request id) naming the material it stores.
+            ctx.AuditWritten = false;
+            throw;
+        }
+
         Log.RotatedKey(_logger, key.KeyId, material.KeyMaterialId, type.ToKmsName());
         return result;
     }
@@ -409,9 +420,7 @@ public sealed partial class KeyManager
         };
         try
         {
-            var rotated = await WriteRotationAsync(key, KeyRotationType.Automatic, advanceSchedule: false, cancellationToken).ConfigureAwait(false);
-            ctx.KeyMaterialId = rotated.CurrentKeyMaterialId;
-            await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
+            var rotated = await WriteRotationAsync(ctx, key, KeyRotationType.Automatic, advanceSchedule: false, cancellationToken).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKey);
             return rotated;
         }

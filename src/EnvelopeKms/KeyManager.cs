@@ -38,6 +38,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     private readonly Identifiers _ids;
     private readonly int _maxRetries;
     private readonly long _maxEncryptionsPerKeyMaterial;
+    private readonly TimeSpan _auditWriteTimeout;
+    private readonly bool _auditFailOpen;
+
+    /// <summary>Records the sink did not accept while failing open, not yet reported on the trail.</summary>
+    private long _auditRecordsLost;
 
     /// <summary>Per key, the fingerprint this instance first read or last relayed as a store change (see <see cref="RelayKeyChangeAsync"/>).</summary>
     private readonly ConcurrentDictionary<string, KeyFingerprint> _relayedFingerprints = new(StringComparer.Ordinal);
@@ -49,6 +54,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
     /// <summary>Imported platform key objects (RSA, ECDSA, ECDH) per key material; evicted with the key.</summary>
     private readonly PlatformKeyCache _platformKeys = new();
+
+    /// <summary>The plaintext key materials this instance has unwrapped, for tests that scan outputs for them.</summary>
+    internal IReadOnlyList<byte[]> UnwrappedMaterialsForTests => [.. _materials.Values];
 
     /// <summary>The imported platform key objects, for tests.</summary>
     internal PlatformKeyCache PlatformKeys => _platformKeys;
@@ -114,6 +122,13 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _maxRetries = options.MaxConflictRetries;
         _maxEncryptionsPerKeyMaterial = options.MaxEncryptionsPerKeyMaterial;
         _fipsOnly = options.FipsApprovedAlgorithmsOnly;
+        _auditWriteTimeout = options.AuditWriteTimeout;
+        _auditFailOpen = options.AuditFailOpen;
+        if (_auditFailOpen)
+        {
+            Log.AuditFailOpenConfigured(_logger);
+        }
+
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
@@ -205,6 +220,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 ctx.KeyMaterialId = materialId;
             }
 
+            await CommitPointAsync(ctx).ConfigureAwait(false);
             var stored = await _store.InsertKeyAsync(record, cancellationToken).ConfigureAwait(false);
             return new KeyMetadataResponse(ToMetadata(stored));
         });
@@ -366,8 +382,13 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             ctx.AliasName = request.AliasName;
             var key = await UseKeyAsync(ctx, KmsOperation.CreateAlias, request.TargetKeyId, nameof(request.TargetKeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
             await EnsureAliasCapacityAsync(key, cancellationToken).ConfigureAwait(false);
-            _ = await GetLiveAliasAsync(ctx, request.AliasName, cancellationToken).ConfigureAwait(false);
+            if (await GetLiveAliasAsync(ctx, request.AliasName, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                throw new KmsAlreadyExistsException($"An alias with the name {_ids.AliasArn(request.AliasName)} already exists.");
+            }
+
             var now = _time.GetUtcNow();
+            await CommitPointAsync(ctx).ConfigureAwait(false);
             try
             {
                 await _store.InsertAliasAsync(new AliasRecord { AliasName = request.AliasName, TargetKeyId = key.KeyId, CreationDate = now, LastUpdatedDate = now }, cancellationToken).ConfigureAwait(false);
@@ -409,6 +430,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 }
 
                 await EnsureAliasCapacityAsync(newTarget, cancellationToken).ConfigureAwait(false);
+                await CommitPointAsync(ctx).ConfigureAwait(false);
                 try
                 {
                     await _store.UpdateAliasAsync(alias with { TargetKeyId = newTarget.KeyId, LastUpdatedDate = _time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
@@ -450,6 +472,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                     await AuthorizeAsync(ctx, KmsOperation.DeleteAlias, key: null, cancellationToken).ConfigureAwait(false);
                 }
 
+                await CommitPointAsync(ctx).ConfigureAwait(false);
                 try
                 {
                     await _store.DeleteAliasAsync(alias.AliasName, alias.Version, cancellationToken).ConfigureAwait(false);
@@ -757,6 +780,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
     /// <summary>Whether <see cref="Dispose"/> disposes the store too (a key manager from <see cref="KeyManagerFactory"/> owns its store).</summary>
     internal bool OwnsStore { get; init; }
+
+    /// <summary>Resources the builder created for this key manager (audit sinks), disposed with it.</summary>
+    internal IReadOnlyList<IDisposable> OwnedResources { get; init; } = [];
 
     /// <inheritdoc />
     public Task<GenerateMacResponse> GenerateMacAsync(GenerateMacRequest request, CancellationToken cancellationToken = default)
@@ -1104,6 +1130,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _platformKeys.Dispose();
         _rootKey?.Dispose();
         _rootKeyGate.Dispose();
+        foreach (var resource in OwnedResources)
+        {
+            resource.Dispose();
+        }
+
         if (OwnsStore && _innerStore is IDisposable disposable)
         {
             disposable.Dispose();
@@ -1134,6 +1165,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
             result = await body(ctx).ConfigureAwait(false);
         }
+        catch (KmsAuditUnavailableException)
+        {
+            // The sink refused the record written before the change: nothing was committed, and
+            // there is no point in offering it a second record.
+            throw;
+        }
         catch (KmsException e)
         {
             await AuditAsync(ctx, e is KmsAccessDeniedException ? KmsOutcome.Denied : KmsOutcome.Failure, e.ErrorCode).ConfigureAwait(false);
@@ -1157,7 +1194,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
         try
         {
-            await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
+            if (!ctx.AuditWritten)
+            {
+                // Operations that change nothing are recorded here, after they ran and before their
+                // result (which may be a secret) reaches the caller.
+                await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -1174,8 +1216,24 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         return result;
     }
 
+    /// <summary>
+    /// The commit point of an operation that changes stored state: its audit record is written (and
+    /// must be accepted) before the change, so that a failing sink leaves the change uncommitted. Called
+    /// right before the first durable write; later writes of the same operation pass through. When a
+    /// write after it fails, the pipeline records the failure under the same request id (see
+    /// <c>docs/audit.md</c>).
+    /// </summary>
+    private async ValueTask CommitPointAsync(OperationContext ctx)
+    {
+        if (!ctx.AuditWritten)
+        {
+            await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
+        }
+    }
+
     private async Task AuditAsync(OperationContext ctx, KmsOutcome outcome, string? errorCode)
     {
+        var recordsLost = _auditFailOpen ? Interlocked.Exchange(ref _auditRecordsLost, 0) : 0;
         var auditEvent = new KmsAuditEvent
         {
             RequestId = ctx.RequestId,
@@ -1194,15 +1252,48 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 : ctx.AuthorizationSummary,
             RecipientModuleId = ctx.RecipientAttestation?.ModuleId,
             RecipientImageSha384 = ctx.RecipientAttestation?.ImageSha384,
+            RequestParameters = AuditRequestParameters.Of(ctx.Request),
+            GrantId = ctx.GrantId,
+            AuditFailOpen = _auditFailOpen,
+            RecordsLost = recordsLost,
         };
-        try
+        Exception? failure;
+        using (var timeout = new CancellationTokenSource(_auditWriteTimeout, _time))
         {
-            await _auditSink.WriteAsync(auditEvent, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await _auditSink.WriteAsync(auditEvent, timeout.Token).AsTask().WaitAsync(_auditWriteTimeout, _time, timeout.Token).ConfigureAwait(false);
+                ctx.AuditWritten = true;
+                return;
+            }
+            catch (OperationCanceledException e) when (timeout.IsCancellationRequested)
+            {
+                failure = new TimeoutException($"The audit sink did not accept the record within {_auditWriteTimeout.TotalMilliseconds:0} ms.", e);
+            }
+            catch (TimeoutException e)
+            {
+                failure = e;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
         }
-        catch (Exception e) when (e is not KmsAuditUnavailableException)
+
+        if (_auditFailOpen)
         {
-            throw new KmsAuditUnavailableException($"The audit sink did not accept the record of {ctx.Operation} ({e.GetType().Name}); the result was withheld.", e);
+            Interlocked.Add(ref _auditRecordsLost, recordsLost + 1);
+            Log.AuditRecordLost(_logger, auditEvent.EventName, auditEvent.RequestId, auditEvent.KeyId, failure.GetType().Name, failure);
+            ctx.AuditWritten = true;
+            return;
         }
+
+        var reason = failure is TimeoutException ? $"did not accept it within {_auditWriteTimeout.TotalMilliseconds:0} ms" : $"failed with {failure.GetType().Name}";
+        throw new KmsAuditUnavailableException(
+            ctx.AuditWritten || outcome != KmsOutcome.Success
+                ? $"The audit sink {reason} for the record of {auditEvent.EventName}; the result was withheld."
+                : $"The audit sink {reason} for the record of {auditEvent.EventName}; the operation was not completed and nothing was changed.",
+            failure);
     }
 
     /// <summary>Resolves, authorizes and state-checks a key named in a request.</summary>
@@ -1285,6 +1376,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             }
 
             var changed = change(key);
+            await CommitPointAsync(ctx).ConfigureAwait(false);
             try
             {
                 return await _store.UpdateKeyAsync(changed, cancellationToken).ConfigureAwait(false);
@@ -1314,6 +1406,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         var ctx = new OperationContext(KmsOperation.DeleteExpiredKey, requestContext.Caller, NewRequestId()) { KeyId = key.KeyId, AuthorizationSummary = "Purge of a key whose deletion waiting period ended." };
         try
         {
+            await CommitPointAsync(ctx).ConfigureAwait(false);
+
             // Aliases go first: a crash in between leaves the key pending deletion and the next access finishes the purge.
             var aliases = await _store.ListAliasesAsync(key.KeyId, null, int.MaxValue, cancellationToken).ConfigureAwait(false);
             foreach (var alias in aliases)
@@ -1362,7 +1456,6 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             _platformKeys.Evict(key.KeyId);
 
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
-            await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.DeleteExpiredKey);
             return true;
         }
@@ -1819,6 +1912,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         public bool DeferDryRun { get; set; }
         /// <summary>The policy lockout safety check was bypassed (audited).</summary>
         public bool LockoutCheckBypassed { get; set; }
+        /// <summary>The operation's record was accepted by the sink (at its commit point, or at the end).</summary>
+        public bool AuditWritten { get; set; }
 
         public void SetCondition(ConditionKeyKind kind, ConditionValues value) => (Conditions ??= [])[kind] = value;
     }

@@ -14,6 +14,7 @@ internal sealed class AuditRecordDocument
     public required string PreviousHash { get; init; }
     public required string EventTime { get; init; }
     public required string EventName { get; init; }
+    public required string EventType { get; init; }
     public required string RequestId { get; init; }
     public required AuditUserIdentityDocument UserIdentity { get; init; }
     public required string Outcome { get; init; }
@@ -23,8 +24,12 @@ internal sealed class AuditRecordDocument
     public string? DestinationKeyId { get; init; }
     public string? AliasName { get; init; }
     public SortedDictionary<string, string>? EncryptionContext { get; init; }
+    public JsonElement? RequestParameters { get; init; }
+    public string? GrantId { get; init; }
     public string? AuthorizationSummary { get; init; }
     public AuditRecipientDocument? Recipient { get; init; }
+    public bool? AuditFailOpen { get; init; }
+    public long? RecordsLost { get; init; }
 }
 
 internal sealed class AuditUserIdentityDocument
@@ -81,7 +86,8 @@ internal static class AuditChain
             Sequence = sequence,
             PreviousHash = previousHash,
             EventTime = auditEvent.EventTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
-            EventName = auditEvent.Operation.ToString(),
+            EventName = auditEvent.EventName,
+            EventType = auditEvent.EventType,
             RequestId = auditEvent.RequestId,
             UserIdentity = new AuditUserIdentityDocument { Arn = auditEvent.Caller },
             Outcome = auditEvent.Outcome.ToString(),
@@ -91,6 +97,8 @@ internal static class AuditChain
             DestinationKeyId = auditEvent.DestinationKeyId,
             AliasName = auditEvent.AliasName,
             EncryptionContext = context,
+            RequestParameters = auditEvent.RequestParameters is { } parameters && hmacKey is not null ? HmacContexts(parameters, hmacKey, inContext: false) : auditEvent.RequestParameters,
+            GrantId = auditEvent.GrantId,
             AuthorizationSummary = auditEvent.AuthorizationSummary,
             Recipient = auditEvent.RecipientModuleId is null && auditEvent.RecipientImageSha384 is null
                 ? null
@@ -99,8 +107,59 @@ internal static class AuditChain
                     AttestationDocumentModuleId = auditEvent.RecipientModuleId,
                     AttestationDocumentEnclaveImageDigest = auditEvent.RecipientImageSha384,
                 },
+            AuditFailOpen = auditEvent.AuditFailOpen ? true : null,
+            RecordsLost = auditEvent.RecordsLost > 0 ? auditEvent.RecordsLost : null,
         };
         return JsonSerializer.SerializeToUtf8Bytes(document, AuditJsonContext.Default.AuditRecordDocument);
+    }
+
+    /// <summary>
+    /// A copy of request parameters whose encryption-context values (those of any object under a property
+    /// whose name contains <c>encryptionContext</c>, such as grant constraints or the contexts of
+    /// <c>ReEncrypt</c>) are replaced by their HMAC, as the record's own <c>encryptionContext</c> is.
+    /// </summary>
+    private static JsonElement HmacContexts(JsonElement parameters, byte[] hmacKey, bool inContext)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Write(writer, parameters, inContext);
+        }
+
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return document.RootElement.Clone();
+
+        void Write(Utf8JsonWriter writer, JsonElement element, bool hmacStrings)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    writer.WriteStartObject();
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        writer.WritePropertyName(property.Name);
+                        Write(writer, property.Value, hmacStrings || property.Name.Contains("ncryptionContext", StringComparison.Ordinal));
+                    }
+
+                    writer.WriteEndObject();
+                    break;
+                case JsonValueKind.Array:
+                    writer.WriteStartArray();
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        Write(writer, item, hmacStrings);
+                    }
+
+                    writer.WriteEndArray();
+                    break;
+                case JsonValueKind.String when hmacStrings:
+                    writer.WriteStringValue(AuditFieldHmac.Compute(hmacKey, element.GetString()!));
+                    break;
+                default:
+                    element.WriteTo(writer);
+                    break;
+            }
+        }
     }
 
     /// <summary>Reads <c>sequence</c> and <c>previousHash</c> of a line; false when the line is not a well-formed record.</summary>

@@ -16,7 +16,7 @@ namespace EnvelopeKms.Auditing;
 /// rather than silently starting a fork. One sink per path: a second one (in this process or another) fails with an
 /// <see cref="IOException"/> while the first holds the exclusive lock file <c>&lt;path&gt;.lock</c>.
 /// </remarks>
-public sealed class JsonLinesAuditSink : IKmsAuditSink, IAsyncDisposable
+public sealed class JsonLinesAuditSink : IKmsAuditSink, IAsyncDisposable, IDisposable
 {
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
@@ -110,6 +110,18 @@ public sealed class JsonLinesAuditSink : IKmsAuditSink, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _gate.WaitAsync().ConfigureAwait(false);
+        DisposeCore();
+    }
+
+    /// <summary>Closes the files and zeroes the HMAC key (waiting for a write in progress).</summary>
+    public void Dispose()
+    {
+        _gate.Wait();
+        DisposeCore();
+    }
+
+    private void DisposeCore()
+    {
         try
         {
             if (_disposed)

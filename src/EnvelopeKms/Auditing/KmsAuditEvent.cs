@@ -15,6 +15,16 @@ public sealed record KmsAuditEvent
     public required DateTimeOffset EventTime { get; init; }
     /// <summary>The operation.</summary>
     public required KmsOperation Operation { get; init; }
+    /// <summary>
+    /// The CloudTrail <c>eventName</c>: the AWS KMS operation name (<c>ReEncrypt</c> for both halves of a
+    /// re-encryption, <c>DeleteKey</c> for the purge of a key whose waiting period ended).
+    /// </summary>
+    public string EventName => AuditEventNames.Of(Operation);
+    /// <summary>
+    /// The CloudTrail <c>eventType</c>: <c>AwsApiCall</c> for a caller's request, <c>AwsServiceEvent</c> for
+    /// what the key manager did by itself (automatic rotation, the purge of a key).
+    /// </summary>
+    public string EventType => AuditEventNames.IsServiceEvent(Operation) ? "AwsServiceEvent" : "AwsApiCall";
     /// <summary>The caller's principal ARN.</summary>
     public required string Caller { get; init; }
     /// <summary>The outcome.</summary>
@@ -29,6 +39,25 @@ public sealed record KmsAuditEvent
     public string? AliasName { get; init; }
     /// <summary>The error code of a failure or denial.</summary>
     public string? ErrorCode { get; init; }
+    /// <summary>
+    /// The parameters of the request as CloudTrail's <c>requestParameters</c>: a JSON object with the
+    /// parameters the caller gave in camelCase, enumerations by their AWS KMS names. Secrets never appear:
+    /// binary parameters (plaintext, messages, ciphertext, signatures, public keys), grant tokens and the
+    /// caller are left out by rule; the encryption context has its own field.
+    /// </summary>
+    public System.Text.Json.JsonElement? RequestParameters { get; init; }
+    /// <summary>The grant that allowed the operation, when a grant did.</summary>
+    public string? GrantId { get; init; }
+    /// <summary>
+    /// Set on every record of a key manager configured to fail open
+    /// (<see cref="EnvelopeKmsOptions.AuditFailOpen"/>), so that the choice is itself on the trail.
+    /// </summary>
+    public bool AuditFailOpen { get; init; }
+    /// <summary>
+    /// How many records the sink failed to accept (fail-open only) since the previous record it did
+    /// accept: the trail says where it has a gap and how large it is.
+    /// </summary>
+    public long RecordsLost { get; init; }
     /// <summary>The encryption context of the request.</summary>
     public IReadOnlyDictionary<string, string>? EncryptionContext { get; init; }
     /// <summary>A one-line summary of the authorization decision.</summary>
@@ -64,15 +93,30 @@ public sealed class LoggerAuditSink : IKmsAuditSink
         ArgumentNullException.ThrowIfNull(auditEvent);
         if (auditEvent.Outcome == KmsOutcome.Success)
         {
-            Internal.Log.AuditSuccess(_logger, auditEvent.Operation, auditEvent.KeyId, auditEvent.KeyMaterialId, auditEvent.Caller,
+            Internal.Log.AuditSuccess(_logger, auditEvent.EventName, auditEvent.KeyId, auditEvent.KeyMaterialId, auditEvent.Caller,
                 auditEvent.RequestId, auditEvent.EncryptionContext);
         }
         else
         {
-            Internal.Log.AuditFailure(_logger, auditEvent.Operation, auditEvent.Outcome, auditEvent.ErrorCode, auditEvent.KeyId, auditEvent.Caller,
+            Internal.Log.AuditFailure(_logger, auditEvent.EventName, auditEvent.Outcome, auditEvent.ErrorCode, auditEvent.KeyId, auditEvent.Caller,
                 auditEvent.RequestId, auditEvent.EncryptionContext);
         }
 
         return ValueTask.CompletedTask;
     }
+}
+
+/// <summary>CloudTrail's names for the operations.</summary>
+internal static class AuditEventNames
+{
+    /// <summary>The <c>eventName</c> of an operation.</summary>
+    public static string Of(KmsOperation operation) => operation switch
+    {
+        KmsOperation.ReEncryptFrom or KmsOperation.ReEncryptTo => "ReEncrypt",
+        KmsOperation.DeleteExpiredKey => "DeleteKey",
+        _ => operation.ToString(),
+    };
+
+    /// <summary>Whether the key manager did it by itself rather than for a caller's request.</summary>
+    public static bool IsServiceEvent(KmsOperation operation) => operation is KmsOperation.RotateKey or KmsOperation.DeleteExpiredKey;
 }

@@ -33,6 +33,8 @@ public sealed class EnvelopeKmsBuilder
 
     internal Func<IServiceProvider, IKmsAuditSink>? AuditSinkFactory { get; private set; }
 
+    internal List<Func<IServiceProvider, IKmsAuditSink>> AdditionalAuditSinks { get; } = [];
+
     internal Func<IServiceProvider, ICallerIdentityProvider>? CallerFactory { get; private set; }
 
     internal Func<IServiceProvider, IRecipientAttestationVerifier>? RecipientVerifierFactory { get; private set; }
@@ -175,6 +177,35 @@ public sealed class EnvelopeKmsBuilder
     }
 
     /// <summary>
+    /// Adds an audit sink beside the main one (the <see cref="ILogger"/> sink unless
+    /// <see cref="UseAuditSink"/> replaced it): every record goes to each sink, in order, and an
+    /// operation fails closed when any of them fails (see <see cref="EnvelopeKmsOptions.AuditFailOpen"/>).
+    /// A sink the factory creates that is <see cref="IDisposable"/> is disposed with the key manager.
+    /// </summary>
+    public EnvelopeKmsBuilder AddAuditSink(Func<IServiceProvider, IKmsAuditSink> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        AdditionalAuditSinks.Add(factory);
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a tamper-evident audit trail: a JSON Lines file at <paramref name="path"/> whose records are
+    /// linked by a SHA-256 hash chain (see <c>docs/audit.md</c> and <see cref="AuditChainVerifier"/>), beside
+    /// the main sink. The file is opened (and locked against a second writer) on the first record and
+    /// closed with the key manager.
+    /// </summary>
+    /// <param name="path">The trail file; rotated files are written beside it.</param>
+    /// <param name="configure">Rotation size and the optional HMAC key for encryption-context values.</param>
+    public EnvelopeKmsBuilder AddJsonLinesAuditTrail(string path, Action<JsonLinesAuditSinkOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var options = new JsonLinesAuditSinkOptions { Path = path };
+        configure?.Invoke(options);
+        return AddAuditSink(_ => new JsonLinesAuditSink(options));
+    }
+
+    /// <summary>
     /// Sets the verifier of the attestation documents of <c>Recipient</c> parameters (for example a
     /// <see cref="NitroAttestationDocumentVerifier"/>). Without it (and without an
     /// <see cref="IRecipientAttestationVerifier"/> in the container), requests with a recipient fail with
@@ -251,13 +282,29 @@ public sealed class EnvelopeKmsBuilder
             services.GetService(typeof(TimeProvider)) as TimeProvider,
             AuthorizerFactory?.Invoke(services) ?? services.GetService(typeof(IKeyAuthorizer)) as IKeyAuthorizer
                 ?? new KeyPolicyAuthorizer(options.AccountId, options.Partition, IdentityPoliciesFactory?.Invoke(services) ?? services.GetService(typeof(IIdentityPolicyProvider)) as IIdentityPolicyProvider),
-            AuditSinkFactory?.Invoke(services) ?? services.GetService(typeof(IKmsAuditSink)) as IKmsAuditSink,
+            AuditSinkOf(services, out var ownedSinks),
             CallerFactory?.Invoke(services) ?? services.GetService(typeof(ICallerIdentityProvider)) as ICallerIdentityProvider,
             LoggerFactoryOf(services),
             RecipientVerifierFactory?.Invoke(services) ?? services.GetService(typeof(IRecipientAttestationVerifier)) as IRecipientAttestationVerifier)
         {
             OwnsStore = ownsStore,
+            OwnedResources = ownedSinks,
         };
+    }
+
+    /// <summary>The main sink (null: the key manager's default), composed with the added ones; the added ones are owned by the key manager.</summary>
+    private IKmsAuditSink? AuditSinkOf(IServiceProvider services, out IReadOnlyList<IDisposable> owned)
+    {
+        var main = AuditSinkFactory?.Invoke(services) ?? services.GetService(typeof(IKmsAuditSink)) as IKmsAuditSink;
+        if (AdditionalAuditSinks.Count == 0)
+        {
+            owned = [];
+            return main;
+        }
+
+        var added = AdditionalAuditSinks.Select(factory => factory(services)).ToList();
+        owned = [.. added.OfType<IDisposable>()];
+        return new CompositeAuditSink([main ?? new LoggerAuditSink(LoggerFactoryOf(services)), .. added]);
     }
 
     internal static string MissingRootKeyMessage(string storeName)

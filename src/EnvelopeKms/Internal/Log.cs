@@ -6,10 +6,10 @@ namespace EnvelopeKms.Internal;
 internal static partial class Log
 {
     [LoggerMessage(1, LogLevel.Information, "KMS {Operation} succeeded: key {KeyId}, material {KeyMaterialId}, caller {Caller}, request {RequestId}, context {EncryptionContext}")]
-    public static partial void AuditSuccess(ILogger logger, KmsOperation operation, string? keyId, string? keyMaterialId, string caller, string requestId, IReadOnlyDictionary<string, string>? encryptionContext);
+    public static partial void AuditSuccess(ILogger logger, string operation, string? keyId, string? keyMaterialId, string caller, string requestId, IReadOnlyDictionary<string, string>? encryptionContext);
 
     [LoggerMessage(2, LogLevel.Warning, "KMS {Operation} {Outcome} with {ErrorCode}: key {KeyId}, caller {Caller}, request {RequestId}, context {EncryptionContext}")]
-    public static partial void AuditFailure(ILogger logger, KmsOperation operation, KmsOutcome outcome, string? errorCode, string? keyId, string caller, string requestId, IReadOnlyDictionary<string, string>? encryptionContext);
+    public static partial void AuditFailure(ILogger logger, string operation, KmsOutcome outcome, string? errorCode, string? keyId, string caller, string requestId, IReadOnlyDictionary<string, string>? encryptionContext);
 
     [LoggerMessage(3, LogLevel.Warning, "EnvelopeKms is using the in-memory key store: every key is lost when the process exits. Use PersistKeysToFileSystem or another durable store outside tests and demos.")]
     public static partial void InMemoryStore(ILogger logger);
@@ -25,4 +25,10 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Information, "Rotated key {KeyId}: material {KeyMaterialId} is current ({RotationType}).")]
     public static partial void RotatedKey(ILogger logger, string keyId, string keyMaterialId, string rotationType);
+
+    [LoggerMessage(8, LogLevel.Error, "The audit sink did not accept the record of {Operation} (request {RequestId}, key {KeyId}): {Reason}. AuditFailOpen is set, so the operation went ahead and the trail has a gap; the next accepted record counts the records lost.")]
+    public static partial void AuditRecordLost(ILogger logger, string operation, string requestId, string? keyId, string reason, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "EnvelopeKms is configured to fail open on audit failures (AuditFailOpen): operations complete even when their audit record is lost. Every record says so.")]
+    public static partial void AuditFailOpenConfigured(ILogger logger);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using EnvelopeKms.Auditing;
 using EnvelopeKms.Tests.Documentation;
@@ -43,6 +44,7 @@ public sealed partial class AuditDocumentationTests : IDisposable
                 KeyId = "1234abcd-12ab-34cd-56ef-1234567890ab",
                 KeyMaterialId = "3f1c0d2e5a6b7c8d9e0f1a2b3c4d5e6f",
                 EncryptionContext = new Dictionary<string, string> { ["tenant"] = "acme" },
+                RequestParameters = JsonDocument.Parse("{\"keyId\":\"alias/app\",\"keySpec\":\"AES_256\"}").RootElement,
                 AuthorizationSummary = "Allowed by key policy statement 'Enable IAM User Permissions'.",
             }, Ct);
             await sink.WriteAsync(new KmsAuditEvent

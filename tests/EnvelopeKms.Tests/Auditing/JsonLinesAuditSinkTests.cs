@@ -46,7 +46,7 @@ public sealed class JsonLinesAuditSinkTests : IDisposable
         var record = Assert.Single(lines);
         Assert.Equal(
             "{\"eventVersion\":\"1.0\",\"sequence\":1,\"previousHash\":\"" + new string('0', 64) + "\"," +
-            "\"eventTime\":\"2026-11-29T03:05:06.0000000Z\",\"eventName\":\"ReEncryptFrom\",\"requestId\":\"req-1\"," +
+            "\"eventTime\":\"2026-11-29T03:05:06.0000000Z\",\"eventName\":\"ReEncrypt\",\"eventType\":\"AwsApiCall\",\"requestId\":\"req-1\"," +
             "\"userIdentity\":{\"arn\":\"arn:aws:iam::111122223333:user/alice\"},\"outcome\":\"Failure\"," +
             "\"errorCode\":\"KMSInvalidStateException\",\"keyId\":\"key-1\",\"keyMaterialId\":\"material-1\"," +
             "\"destinationKeyId\":\"key-2\",\"aliasName\":\"alias/app\",\"encryptionContext\":{\"a\":\"first\",\"z\":\"last\"}," +
@@ -73,7 +73,7 @@ public sealed class JsonLinesAuditSinkTests : IDisposable
 
         var record = Parse(Assert.Single(ReadLines(TrailPath)));
         var names = record.EnumerateObject().Select(p => p.Name).ToArray();
-        Assert.Equal(["eventVersion", "sequence", "previousHash", "eventTime", "eventName", "requestId", "userIdentity", "outcome"], names);
+        Assert.Equal(["eventVersion", "sequence", "previousHash", "eventTime", "eventName", "eventType", "requestId", "userIdentity", "outcome"], names);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class JsonLinesAuditSinkTests : IDisposable
             Assert.Equal(i + 1, record.GetProperty("sequence").GetInt64());
             Assert.Equal(previous, record.GetProperty("previousHash").GetString());
             Assert.Equal($"req-{i:D6}", record.GetProperty("requestId").GetString());
-            Assert.Equal(Event(i).Operation.ToString(), record.GetProperty("eventName").GetString());
+            Assert.Equal(Event(i).EventName, record.GetProperty("eventName").GetString());
             Assert.Equal(Event(i).Outcome.ToString(), record.GetProperty("outcome").GetString());
             Assert.Equal($"test-{i}", record.GetProperty("encryptionContext").GetProperty("purpose").GetString());
             previous = Sha256Hex(lines[i]);

@@ -21,8 +21,16 @@ public sealed class RecordingAuditSink : IKmsAuditSink
         }
     }
 
+    /// <summary>When set, replaces the write: throw, hang or do anything else a failing sink does. Events are not recorded.</summary>
+    public Func<KmsAuditEvent, CancellationToken, ValueTask>? Fault { get; set; }
+
     public ValueTask WriteAsync(KmsAuditEvent auditEvent, CancellationToken cancellationToken)
     {
+        if (Fault is { } fault)
+        {
+            return fault(auditEvent, cancellationToken);
+        }
+
         lock (_events)
         {
             _events.Add(auditEvent);
