@@ -11,6 +11,9 @@ internal static class Pkcs11Aes
     public const int KeySize = 32;
     public const int IdSize = 16;
 
+    /// <summary>The one message of every ciphertext that does not authenticate, whatever the cause (no oracle).</summary>
+    private const string NotAuthentic = "The ciphertext, IV, tag or additional authenticated data did not authenticate under the HSM key: they were modified, or another key made them.";
+
     /// <summary>Generates an AES-256 key inside the token: a token object, sensitive, never extractable, usable only to encrypt and decrypt.</summary>
     public static IObjectHandle Generate(ISession session, string label, byte[] id)
     {
@@ -117,14 +120,14 @@ internal static class Pkcs11Aes
             if (plaintext.Length != ciphertext.Ciphertext.Length)
             {
                 CryptographicOperations.ZeroMemory(plaintext);
-                throw new KmsInvalidCiphertextException("The ciphertext did not authenticate in the HSM.");
+                throw new KmsInvalidCiphertextException(NotAuthentic);
             }
 
             return plaintext;
         }
         catch (Pkcs11Exception e) when (IsAuthenticationFailure(e.RV) || (e.RV == CKR.CKR_GENERAL_ERROR && SessionStillAnswers(session)))
         {
-            throw new KmsInvalidCiphertextException("The ciphertext, IV, tag or additional authenticated data did not authenticate under the HSM key: they were modified, or another key made them.", e);
+            throw new KmsInvalidCiphertextException(NotAuthentic, e);
         }
     }
 

@@ -295,7 +295,7 @@ public sealed class Pkcs11CustomKeyStoreBackend : ICustomKeyStoreBackend
         MaterialNeverLeftBackend = attributes.NeverExtractable && attributes.AlwaysSensitive && attributes.Local,
     };
 
-    private static IObjectHandle FindKey(Pkcs11Token token, ISession session, string backendKeyId)
+    private IObjectHandle FindKey(Pkcs11Token token, ISession session, string backendKeyId)
     {
         if (token.Handles.TryGetValue(backendKeyId, out var cached))
         {
@@ -303,6 +303,15 @@ public sealed class Pkcs11CustomKeyStoreBackend : ICustomKeyStoreBackend
         }
 
         var found = Pkcs11Aes.FindById(session, Pkcs11Aes.ParseId(backendKeyId));
+        if (found.Count == 0 && session.GetSessionInfo().State is not (CKS.CKS_RW_USER_FUNCTIONS or CKS.CKS_RO_USER_FUNCTIONS))
+        {
+            // The keys are private objects: without a login they are invisible, not gone.
+            SetFailed(token, CustomKeyStoreConnectionErrorCode.InternalError);
+            throw new KmsCustomKeyStoreInvalidStateException(
+                "The HSM key store's login ended (logged out by other code, or the token restarted); it is FAILED (INTERNAL_ERROR): disconnect and connect it again.",
+                CustomKeyStoreConnectionState.Failed, CustomKeyStoreConnectionErrorCode.InternalError);
+        }
+
         return found.Count switch
         {
             0 => throw new KmsInvalidStateException($"The HSM key '{backendKeyId}' is not in the {token}: it was deleted from the HSM, or the key store points at another token."),

@@ -157,7 +157,7 @@ internal sealed class Pkcs11Token : IDisposable
                 }
                 finally
                 {
-                    if (keep)
+                    if (keep && !_closed)
                     {
                         _idle.Add(session);
                     }
@@ -231,9 +231,9 @@ internal sealed class Pkcs11Token : IDisposable
         {
             session.Dispose();
         }
-        catch (Pkcs11Exception)
+        catch (Exception e) when (e is Pkcs11Exception or ObjectDisposedException)
         {
-            // Already closed.
+            // Already closed, or the module was finalized after a disconnection that stopped waiting.
         }
     }
 }
@@ -335,6 +335,12 @@ internal sealed class Pkcs11Module
                         throw Pkcs11Token.Failed(CustomKeyStoreConnectionErrorCode.InvalidCredentials, $"The user PIN for the token '{label}' is not the PIN of the login already in force in this process.");
                     }
 
+                    if (session.GetSessionInfo().State is not (CKS.CKS_RW_USER_FUNCTIONS or CKS.CKS_RO_USER_FUNCTIONS))
+                    {
+                        // Logged out behind the connections' backs (C_Logout by other code, or the token restarted): log in again.
+                        LoginOrAccept(session, pin);
+                    }
+
                     login.Connections++;
                     return;
                 }
@@ -355,6 +361,18 @@ internal sealed class Pkcs11Module
         finally
         {
             CryptographicOperations.ZeroMemory(pin);
+        }
+    }
+
+    private static void LoginOrAccept(ISession session, byte[] pin)
+    {
+        try
+        {
+            session.Login(CKU.CKU_USER, pin);
+        }
+        catch (Pkcs11Exception e) when (e.RV == CKR.CKR_USER_ALREADY_LOGGED_IN)
+        {
+            // Another thread of this process logged in meanwhile.
         }
     }
 

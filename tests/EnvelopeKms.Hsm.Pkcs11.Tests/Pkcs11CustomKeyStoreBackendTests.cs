@@ -320,3 +320,95 @@ public sealed class Pkcs11CustomKeyStoreBackendTests(SoftHsm hsm)
         }
     }
 }
+
+[Collection(SoftHsmGroup.Name)]
+public sealed class Pkcs11CustomKeyStoreFailureTests(SoftHsm hsm)
+{
+    [Fact]
+    public async Task An_operation_that_finds_no_free_session_in_time_is_a_DependencyTimeoutException()
+    {
+        hsm.Require();
+        var options = hsm.Options(maxSessions: 1);
+        options.SessionWaitTimeout = TimeSpan.FromMilliseconds(200);
+        await using var backend = new Pkcs11CustomKeyStoreBackend(options);
+        await backend.ConnectAsync(TestContext.Current.CancellationToken);
+        var key = await backend.CreateKeyAsync("key-timeout", TestContext.Current.CancellationToken);
+
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = Task.Run(() => backend.WithKey(key.BackendKeyId, (_, _) =>
+        {
+            holding.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return 0;
+        }), TestContext.Current.CancellationToken);
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+
+        var e = await Assert.ThrowsAsync<KmsDependencyTimeoutException>(async () => await backend.EncryptAsync(key.BackendKeyId, new byte[] { 1 }, ReadOnlyMemory<byte>.Empty, TestContext.Current.CancellationToken));
+        Assert.Equal("DependencyTimeoutException", e.ErrorCode);
+
+        release.Set();
+        await holder;
+        await backend.EncryptAsync(key.BackendKeyId, new byte[] { 1 }, ReadOnlyMemory<byte>.Empty, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task A_login_ended_behind_the_backends_back_makes_the_store_FAILED_and_reconnecting_heals_it()
+    {
+        hsm.Require();
+        await using var backend = new Pkcs11CustomKeyStoreBackend(hsm.Options());
+        await backend.ConnectAsync(TestContext.Current.CancellationToken);
+        var key = await backend.CreateKeyAsync("key-logout", TestContext.Current.CancellationToken);
+        var sealedData = await backend.EncryptAsync(key.BackendKeyId, new byte[] { 5 }, ReadOnlyMemory<byte>.Empty, TestContext.Current.CancellationToken);
+
+        // Other code in the process logs the token out.
+        backend.WithKey(key.BackendKeyId, (session, _) =>
+        {
+            session.Logout();
+            return 0;
+        });
+        var e = await Assert.ThrowsAsync<KmsCustomKeyStoreInvalidStateException>(async () => await backend.DecryptAsync(key.BackendKeyId, sealedData, ReadOnlyMemory<byte>.Empty, TestContext.Current.CancellationToken));
+        Assert.Equal(CustomKeyStoreConnectionState.Failed, e.ConnectionState);
+        Assert.Equal(CustomKeyStoreConnectionState.Failed, backend.ConnectionState);
+        Assert.NotNull(backend.ConnectionErrorCode);
+        Assert.False((await backend.CheckHealthAsync(TestContext.Current.CancellationToken)).Healthy);
+
+        // Connecting a failed store starts again and logs in.
+        await backend.ConnectAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(CustomKeyStoreConnectionState.Connected, backend.ConnectionState);
+        Assert.Equal(new byte[] { 5 }, await backend.DecryptAsync(key.BackendKeyId, sealedData, ReadOnlyMemory<byte>.Empty, TestContext.Current.CancellationToken));
+
+        // A new connection to a token logged out behind the process's back logs in again too.
+        backend.WithKey(key.BackendKeyId, (session, _) =>
+        {
+            session.Logout();
+            return 0;
+        });
+        await using var fresh = new Pkcs11CustomKeyStoreBackend(hsm.Options());
+        await fresh.ConnectAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(new byte[] { 5 }, await fresh.DecryptAsync(key.BackendKeyId, sealedData, ReadOnlyMemory<byte>.Empty, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void The_options_and_pin_sources_never_show_the_pin()
+    {
+        var options = new Pkcs11HsmOptions { ModulePath = "/m.so", TokenLabel = "t", UserPin = Pkcs11PinSource.FromValue("s3cret-pin") };
+        Assert.DoesNotContain("s3cret-pin", options.ToString(), StringComparison.Ordinal);
+        Assert.Equal("s3cret-pin", Encoding.UTF8.GetString(options.UserPin.GetPin()));
+        Assert.Contains("ENVELOPEKMS_TEST_PIN", Pkcs11PinSource.FromEnvironment("ENVELOPEKMS_TEST_PIN").ToString(), StringComparison.Ordinal);
+        var missing = Assert.Throws<KmsValidationException>(() => Pkcs11PinSource.FromEnvironment("ENVELOPEKMS_TEST_PIN_NOT_SET").GetPin());
+        Assert.Contains("ENVELOPEKMS_TEST_PIN_NOT_SET", missing.Message, StringComparison.Ordinal);
+        Assert.Throws<KmsValidationException>(() => new Pkcs11CustomKeyStoreBackend(new Pkcs11HsmOptions { ModulePath = "/m.so", TokenLabel = "t" }));
+    }
+
+    [Fact]
+    public async Task A_pin_source_with_no_pin_fails_the_connection_with_INVALID_CREDENTIALS()
+    {
+        hsm.Require();
+        var options = hsm.Options();
+        options.UserPin = Pkcs11PinSource.FromEnvironment("ENVELOPEKMS_TEST_PIN_NOT_SET");
+        await using var backend = new Pkcs11CustomKeyStoreBackend(options);
+        var e = await Assert.ThrowsAsync<KmsCustomKeyStoreInvalidStateException>(async () => await backend.ConnectAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(CustomKeyStoreConnectionErrorCode.InvalidCredentials, e.ConnectionErrorCode);
+    }
+}
