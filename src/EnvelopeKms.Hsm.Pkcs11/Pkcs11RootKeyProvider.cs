@@ -96,7 +96,7 @@ public sealed class Pkcs11RootKeyProvider : IRootKeyProvider
                     throw new KmsRootKeyException("The key store's root key was made in UnwrapAtStart mode; configure Pkcs11RootKeyMode.UnwrapAtStart.");
                 }
 
-                var rootKey = new Pkcs11RootKey(token, handle, $"{InHsmScheme};id={Convert.ToHexStringLower(id)}");
+                var rootKey = new Pkcs11RootKey(_options, token, id, handle, $"{InHsmScheme};id={Convert.ToHexStringLower(id)}");
                 return ValueTask.FromResult<RootKey>(rootKey);
             }
 
@@ -265,13 +265,17 @@ internal sealed class Pkcs11RootKey : RootKey
     private const int Overhead = 1 + CustomKeyStoreCiphertext.IvSize + CustomKeyStoreCiphertext.TagSize;
     private static readonly byte[] CheckAad = Encoding.ASCII.GetBytes("EnvelopeKms root key: HSM key check value v1");
 
-    private readonly Pkcs11Token _token;
-    private readonly IObjectHandle _key;
+    private readonly Pkcs11HsmOptions _options;
+    private readonly byte[] _id;
+    private readonly Lock _reconnectGate = new();
+    private Connection _connection;
+    private bool _disposed;
 
-    public Pkcs11RootKey(Pkcs11Token token, IObjectHandle key, string parameters)
+    public Pkcs11RootKey(Pkcs11HsmOptions options, Pkcs11Token token, byte[] id, IObjectHandle key, string parameters)
     {
-        _token = token;
-        _key = key;
+        _options = options;
+        _id = id;
+        _connection = new Connection(token, key);
         Parameters = parameters;
         KeyCheckValue = ComputeKeyCheckValue();
     }
@@ -286,7 +290,7 @@ internal sealed class Pkcs11RootKey : RootKey
         var aad = associatedData.ToArray();
         try
         {
-            var sealedData = Run(session => Pkcs11Aes.Encrypt(session, _key, input, aad));
+            var sealedData = Run((session, key) => Pkcs11Aes.Encrypt(session, key, input, aad));
             var wrapped = new byte[Overhead + input.Length];
             wrapped[0] = WrapFormatVersion;
             sealedData.Iv.Span.CopyTo(wrapped.AsSpan(1));
@@ -319,7 +323,7 @@ internal sealed class Pkcs11RootKey : RootKey
         byte[] plaintext;
         try
         {
-            plaintext = Run(session => Pkcs11Aes.Decrypt(session, _key, blob, aad));
+            plaintext = Run((session, key) => Pkcs11Aes.Decrypt(session, key, blob, aad));
         }
         catch (KmsInvalidCiphertextException e)
         {
@@ -334,7 +338,11 @@ internal sealed class Pkcs11RootKey : RootKey
     {
         if (disposing)
         {
-            _token.Dispose();
+            lock (_reconnectGate)
+            {
+                _disposed = true;
+                _connection.Token.Dispose();
+            }
         }
 
         base.Dispose(disposing);
@@ -347,21 +355,35 @@ internal sealed class Pkcs11RootKey : RootKey
     /// </summary>
     private string ComputeKeyCheckValue()
     {
-        var tag = Run(session =>
+        var tag = Run((session, key) =>
         {
             var iv = new byte[CustomKeyStoreCiphertext.IvSize];
             using var parameters = session.Factories.MechanismParamsFactory.CreateCkGcmParams(iv, CustomKeyStoreCiphertext.IvSize * 8, CheckAad, CustomKeyStoreCiphertext.TagSize * 8);
             using var mechanism = session.Factories.MechanismFactory.Create(CKM.CKM_AES_GCM, parameters);
-            return session.Encrypt(mechanism, _key, []);
+            return session.Encrypt(mechanism, key, []);
         });
         return "hsm:" + Convert.ToHexStringLower(SHA256.HashData(tag).AsSpan(0, 16));
     }
 
-    private T Run<T>(Func<ISession, T> operation)
+    /// <summary>
+    /// Runs an HSM operation with the root key. When the connection was lost (the login ended, the token restarted,
+    /// a handle or session went stale), it reconnects once with the configured options, finds the key again by its
+    /// <c>CKA_ID</c> and retries; nothing is retried after an answer about the data itself.
+    /// </summary>
+    private T Run<T>(Func<ISession, IObjectHandle, T> operation)
     {
+        var connection = Volatile.Read(ref _connection);
         try
         {
-            return _token.Run(operation);
+            try
+            {
+                return connection.Token.Run(session => operation(session, connection.Key));
+            }
+            catch (Pkcs11Exception e) when (IsConnectionLost(e.RV))
+            {
+                connection = Reconnect(connection);
+                return connection.Token.Run(session => operation(session, connection.Key));
+            }
         }
         catch (Pkcs11Exception e)
         {
@@ -369,7 +391,45 @@ internal sealed class Pkcs11RootKey : RootKey
         }
         catch (KmsCustomKeyStoreInvalidStateException e)
         {
-            throw new KmsKeyUnavailableException("The connection to the HSM that holds the root key is closed.", e);
+            throw new KmsKeyUnavailableException($"The HSM that holds the root key is not reachable: {e.Message} Nothing was changed; retry when the HSM is reachable.", e);
         }
     }
+
+    private static bool IsConnectionLost(CKR rv) => rv is CKR.CKR_USER_NOT_LOGGED_IN or CKR.CKR_KEY_HANDLE_INVALID or CKR.CKR_OBJECT_HANDLE_INVALID
+        or CKR.CKR_SESSION_HANDLE_INVALID or CKR.CKR_SESSION_CLOSED or CKR.CKR_DEVICE_REMOVED or CKR.CKR_TOKEN_NOT_PRESENT
+        or CKR.CKR_DEVICE_ERROR or CKR.CKR_CRYPTOKI_NOT_INITIALIZED;
+
+    private Connection Reconnect(Connection failed)
+    {
+        lock (_reconnectGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!ReferenceEquals(_connection, failed))
+            {
+                return _connection;
+            }
+
+            var token = Pkcs11Token.Connect(_options);
+            try
+            {
+                var found = token.Run(session => Pkcs11Aes.FindById(session, _id));
+                if (found.Count != 1)
+                {
+                    throw new KmsKeyUnavailableException($"After reconnecting, the HSM key '{Convert.ToHexStringLower(_id)}' that holds the root key is {(found.Count == 0 ? "not in the token" : "not unique")}.");
+                }
+
+                var connection = new Connection(token, found[0]);
+                Volatile.Write(ref _connection, connection);
+                failed.Token.Dispose();
+                return connection;
+            }
+            catch
+            {
+                token.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private sealed record Connection(Pkcs11Token Token, IObjectHandle Key);
 }

@@ -223,6 +223,12 @@ internal sealed class Pkcs11Token : IDisposable
 
         Handles.Clear();
         Pkcs11Module.Release(_module);
+
+        // Operations that were waiting for a session when the connection closed get one now and see it closed.
+        if (held > 0)
+        {
+            _slots.Release(held);
+        }
     }
 
     private static void DisposeQuietly(ISession session)

@@ -412,3 +412,52 @@ public sealed class Pkcs11CustomKeyStoreFailureTests(SoftHsm hsm)
         Assert.Equal(CustomKeyStoreConnectionErrorCode.InvalidCredentials, e.ConnectionErrorCode);
     }
 }
+
+[Collection(SoftHsmGroup.Name)]
+public sealed class Pkcs11CustomKeyStoreLifecycleTests(SoftHsm hsm)
+{
+    [Fact]
+    public async Task Disconnecting_while_operations_run_lets_each_succeed_or_fail_with_CustomKeyStoreInvalidStateException()
+    {
+        hsm.Require();
+        await using var backend = new Pkcs11CustomKeyStoreBackend(hsm.Options(maxSessions: 4));
+        await backend.ConnectAsync(TestContext.Current.CancellationToken);
+        var key = await backend.CreateKeyAsync("key-lifecycle", TestContext.Current.CancellationToken);
+
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            var (succeeded, refused) = (0, 0);
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var sealedData = await backend.EncryptAsync(key.BackendKeyId, new byte[] { 1, 2 }, ReadOnlyMemory<byte>.Empty, CancellationToken.None);
+                    await backend.DecryptAsync(key.BackendKeyId, sealedData, ReadOnlyMemory<byte>.Empty, CancellationToken.None);
+                    succeeded++;
+                }
+                catch (KmsCustomKeyStoreInvalidStateException)
+                {
+                    refused++;
+                }
+            }
+
+            return (succeeded, refused);
+        }, TestContext.Current.CancellationToken)).ToArray();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await Task.Delay(30, TestContext.Current.CancellationToken);
+            await backend.DisconnectAsync(TestContext.Current.CancellationToken);
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+            await backend.ConnectAsync(TestContext.Current.CancellationToken);
+        }
+
+        await Task.Delay(30, TestContext.Current.CancellationToken);
+        await stop.CancelAsync();
+        var results = await Task.WhenAll(workers);
+        Assert.True(results.Sum(r => r.succeeded) > 0);
+        Assert.Equal(CustomKeyStoreConnectionState.Connected, backend.ConnectionState);
+        Assert.True((await backend.CheckHealthAsync(TestContext.Current.CancellationToken)).Healthy);
+    }
+}

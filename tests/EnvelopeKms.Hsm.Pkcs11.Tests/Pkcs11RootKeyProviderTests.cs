@@ -172,4 +172,32 @@ public sealed class Pkcs11RootKeyProviderTests(SoftHsm hsm) : IDisposable
         }, TestContext.Current.CancellationToken)));
         Assert.All(results, Assert.True);
     }
+
+    [Fact]
+    public async Task The_HSM_root_key_reconnects_when_its_login_ends_behind_its_back()
+    {
+        hsm.Require();
+        using var rootKey = await Provider(Pkcs11RootKeyMode.EveryWrapInHsm, $"root-relogin-{Guid.NewGuid():N}").GetRootKeyAsync(null, TestContext.Current.CancellationToken);
+        var wrapped = rootKey.Wrap([7, 7, 7], "ad"u8);
+
+        // Other code in the process logs the token out (PKCS#11 logins are per token and process).
+        await using (var other = new Pkcs11CustomKeyStoreBackend(hsm.Options(SoftHsm.RootToken)))
+        {
+            await other.ConnectAsync(TestContext.Current.CancellationToken);
+            var key = await other.CreateKeyAsync("logout-helper", TestContext.Current.CancellationToken);
+            other.WithKey(key.BackendKeyId, (session, _) =>
+            {
+                session.Logout();
+                return 0;
+            });
+        }
+
+        var material = new byte[3];
+        rootKey.Unwrap(wrapped, "ad"u8, material);
+        Assert.Equal(new byte[] { 7, 7, 7 }, material);
+        var again = rootKey.Wrap([8], "ad"u8);
+        var one = new byte[1];
+        rootKey.Unwrap(again, "ad"u8, one);
+        Assert.Equal(8, one[0]);
+    }
 }
