@@ -31,7 +31,7 @@ public sealed class Pkcs11CustomKeyStoreBackend : ICustomKeyStoreBackend
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _options = options;
+        _options = options.Clone();
     }
 
     /// <inheritdoc />
@@ -214,7 +214,13 @@ public sealed class Pkcs11CustomKeyStoreBackend : ICustomKeyStoreBackend
     }
 
     /// <summary>Reads the PKCS#11 attributes of a backend key (to audit that it is sensitive, never extractable and generated in the token).</summary>
-    public Pkcs11KeyAttributes DescribeAttributes(string backendKeyId)
+    public ValueTask<Pkcs11KeyAttributes> DescribeKeyAttributesAsync(string backendKeyId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(DescribeAttributes(backendKeyId));
+    }
+
+    private Pkcs11KeyAttributes DescribeAttributes(string backendKeyId)
     {
         Pkcs11Aes.ParseId(backendKeyId);
         return Execute(backendKeyId, (token, session) => Pkcs11Aes.ReadAttributes(session, FindKey(token, session, backendKeyId)));

@@ -54,6 +54,9 @@ public sealed class Pkcs11HsmOptions
         }
     }
 
+    /// <summary>A copy, so that a backend is not changed by later changes to the options it was given.</summary>
+    internal Pkcs11HsmOptions Clone() => (Pkcs11HsmOptions)MemberwiseClone();
+
     /// <summary>Describes the HSM without the PIN.</summary>
     public override string ToString() => $"PKCS#11 module '{ModulePath}', token '{TokenLabel}', PIN from {UserPin?.ToString() ?? "nowhere"}";
 }

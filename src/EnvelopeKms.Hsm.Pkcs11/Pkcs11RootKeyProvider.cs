@@ -57,7 +57,7 @@ public sealed class Pkcs11RootKeyProvider : IRootKeyProvider
         }
 
         options.Validate();
-        _options = options;
+        _options = options.Clone();
         KeyLabel = keyLabel;
         Mode = mode;
     }

@@ -31,7 +31,7 @@ public sealed class Pkcs11CustomKeyStoreBackendTests(SoftHsm hsm)
         Assert.False(key.MaterialExportable);
         Assert.True(key.MaterialNeverLeftBackend);
 
-        var attributes = backend.DescribeAttributes(key.BackendKeyId);
+        var attributes = await backend.DescribeKeyAttributesAsync(key.BackendKeyId, TestContext.Current.CancellationToken);
         Assert.Equal(kmsKeyId, attributes.Label);
         Assert.Equal(key.BackendKeyId, attributes.Id);
         Assert.Equal(32, attributes.KeySizeBytes);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using EnvelopeKms.Protection;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvelopeKms.Hsm.Pkcs11.Tests;
 
@@ -40,7 +41,7 @@ public sealed class Pkcs11RootKeyProviderTests(SoftHsm hsm) : IDisposable
         }
 
         // A new process would do exactly this: a new provider and key manager on the same store and token.
-        using (var kms = KeyManagerFactory.Create(b => b.PersistKeysToFileSystem(_directory).ProtectKeysWith(_ => Provider(mode, label))))
+        using (var kms = KeyManagerFactory.Create(b => b.PersistKeysToFileSystem(_directory).ProtectKeysWithPkcs11Hsm(hsm.Options(SoftHsm.RootToken), label, mode)))
         {
             Assert.Equal("secret", Encoding.UTF8.GetString(await kms.DecryptAsync(ciphertext, context)));
             var again = await kms.EncryptAsync(keyId, Encoding.UTF8.GetBytes("more"), context);
