@@ -353,6 +353,206 @@ public sealed class KmsDryRunOperationException : KmsException
     public override string ErrorCode => KmsErrorCodes.DryRunOperation;
 }
 
+/// <summary>
+/// The request was rejected because of the connection state of the custom key store (not connected,
+/// connecting, disconnecting, or failed); a failed connection attempt reports its
+/// <see cref="ConnectionErrorCode"/> here. Error code <c>CustomKeyStoreInvalidStateException</c>.
+/// </summary>
+public sealed class KmsCustomKeyStoreInvalidStateException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsCustomKeyStoreInvalidStateException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsCustomKeyStoreInvalidStateException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <summary>Initializes the exception with the store's connection state and, when it failed, why.</summary>
+    public KmsCustomKeyStoreInvalidStateException(string message, CustomKeyStores.CustomKeyStoreConnectionState connectionState, CustomKeyStores.CustomKeyStoreConnectionErrorCode? connectionErrorCode, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        ConnectionState = connectionState;
+        ConnectionErrorCode = connectionErrorCode;
+    }
+
+    /// <summary>The store's connection state when the request was rejected, when known.</summary>
+    public CustomKeyStores.CustomKeyStoreConnectionState? ConnectionState { get; }
+
+    /// <summary>Why the store is failed (for example <c>INVALID_CREDENTIALS</c>), when it is.</summary>
+    public CustomKeyStores.CustomKeyStoreConnectionErrorCode? ConnectionErrorCode { get; }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.CustomKeyStoreInvalidState;
+}
+
+/// <summary>No custom key store has the given name or id. Error code <c>CustomKeyStoreNotFoundException</c>.</summary>
+public sealed class KmsCustomKeyStoreNotFoundException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsCustomKeyStoreNotFoundException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsCustomKeyStoreNotFoundException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.CustomKeyStoreNotFound;
+}
+
+/// <summary>The custom key store name is already used by another custom key store. Error code <c>CustomKeyStoreNameInUseException</c>.</summary>
+public sealed class KmsCustomKeyStoreNameInUseException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsCustomKeyStoreNameInUseException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsCustomKeyStoreNameInUseException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.CustomKeyStoreNameInUse;
+}
+
+/// <summary>The custom key store still contains KMS keys; delete them before deleting the store. Error code <c>CustomKeyStoreHasCMKsException</c>.</summary>
+public sealed class KmsCustomKeyStoreHasKeysException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsCustomKeyStoreHasKeysException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsCustomKeyStoreHasKeysException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.CustomKeyStoreHasKeys;
+}
+
+/// <summary>A dependency (an HSM, an external key store proxy) did not answer in time; the request can be retried. Error code <c>DependencyTimeoutException</c>.</summary>
+public sealed class KmsDependencyTimeoutException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsDependencyTimeoutException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsDependencyTimeoutException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.DependencyTimeout;
+}
+
+/// <summary>The HSM of an HSM key store cannot be found (for PKCS#11: the module or the token). Error code <c>CloudHsmClusterNotFoundException</c>.</summary>
+public sealed class KmsCloudHsmClusterNotFoundException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsCloudHsmClusterNotFoundException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsCloudHsmClusterNotFoundException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.CloudHsmClusterNotFound;
+}
+
+/// <summary>The HSM of an HSM key store does not meet the requirements (for PKCS#11: the token lacks a mechanism or is not initialized). Error code <c>CloudHsmClusterInvalidConfigurationException</c>.</summary>
+public sealed class KmsCloudHsmClusterInvalidConfigurationException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsCloudHsmClusterInvalidConfigurationException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsCloudHsmClusterInvalidConfigurationException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.CloudHsmClusterInvalidConfiguration;
+}
+
+/// <summary>The external key store proxy cannot be reached, or reported itself unhealthy. Error code <c>XksProxyUriUnreachableException</c>.</summary>
+public sealed class KmsXksProxyUriUnreachableException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsXksProxyUriUnreachableException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsXksProxyUriUnreachableException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.XksProxyUriUnreachable;
+}
+
+/// <summary>The external key store proxy rejected the authentication credential. Error code <c>XksProxyIncorrectAuthenticationCredentialException</c>.</summary>
+public sealed class KmsXksProxyIncorrectAuthenticationCredentialException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsXksProxyIncorrectAuthenticationCredentialException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsXksProxyIncorrectAuthenticationCredentialException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.XksProxyIncorrectAuthenticationCredential;
+}
+
+/// <summary>The response of the external key store proxy cannot be interpreted. Error code <c>XksProxyInvalidResponseException</c>.</summary>
+public sealed class KmsXksProxyInvalidResponseException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsXksProxyInvalidResponseException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsXksProxyInvalidResponseException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.XksProxyInvalidResponse;
+}
+
+/// <summary>The configuration of the external key store proxy is not valid. Error code <c>XksProxyInvalidConfigurationException</c>.</summary>
+public sealed class KmsXksProxyInvalidConfigurationException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsXksProxyInvalidConfigurationException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsXksProxyInvalidConfigurationException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.XksProxyInvalidConfiguration;
+}
+
+/// <summary>The external key store has no key with the given external key id. Error code <c>XksKeyNotFoundException</c>.</summary>
+public sealed class KmsXksKeyNotFoundException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsXksKeyNotFoundException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsXksKeyNotFoundException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.XksKeyNotFound;
+}
+
+/// <summary>The external key is not usable: not a 256-bit AES key, or not enabled for encryption and decryption. Error code <c>XksKeyInvalidConfigurationException</c>.</summary>
+public sealed class KmsXksKeyInvalidConfigurationException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsXksKeyInvalidConfigurationException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsXksKeyInvalidConfigurationException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.XksKeyInvalidConfiguration;
+}
+
+/// <summary>The external key is already associated with another KMS key in the store. Error code <c>XksKeyAlreadyInUseException</c>.</summary>
+public sealed class KmsXksKeyAlreadyInUseException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsXksKeyAlreadyInUseException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsXksKeyAlreadyInUseException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.XksKeyAlreadyInUse;
+}
+
 /// <summary>The stable error codes of <see cref="KmsException"/>, as AWS KMS names them.</summary>
 public static class KmsErrorCodes
 {
@@ -408,4 +608,32 @@ public static class KmsErrorCodes
     public const string DryRunOperation = "DryRunOperationException";
     /// <summary><c>KMSInternalException</c>.</summary>
     public const string Internal = "KMSInternalException";
+    /// <summary><c>CustomKeyStoreInvalidStateException</c>.</summary>
+    public const string CustomKeyStoreInvalidState = "CustomKeyStoreInvalidStateException";
+    /// <summary><c>CustomKeyStoreNotFoundException</c>.</summary>
+    public const string CustomKeyStoreNotFound = "CustomKeyStoreNotFoundException";
+    /// <summary><c>CustomKeyStoreNameInUseException</c>.</summary>
+    public const string CustomKeyStoreNameInUse = "CustomKeyStoreNameInUseException";
+    /// <summary><c>CustomKeyStoreHasCMKsException</c>.</summary>
+    public const string CustomKeyStoreHasKeys = "CustomKeyStoreHasCMKsException";
+    /// <summary><c>DependencyTimeoutException</c>.</summary>
+    public const string DependencyTimeout = "DependencyTimeoutException";
+    /// <summary><c>CloudHsmClusterNotFoundException</c>.</summary>
+    public const string CloudHsmClusterNotFound = "CloudHsmClusterNotFoundException";
+    /// <summary><c>CloudHsmClusterInvalidConfigurationException</c>.</summary>
+    public const string CloudHsmClusterInvalidConfiguration = "CloudHsmClusterInvalidConfigurationException";
+    /// <summary><c>XksProxyUriUnreachableException</c>.</summary>
+    public const string XksProxyUriUnreachable = "XksProxyUriUnreachableException";
+    /// <summary><c>XksProxyIncorrectAuthenticationCredentialException</c>.</summary>
+    public const string XksProxyIncorrectAuthenticationCredential = "XksProxyIncorrectAuthenticationCredentialException";
+    /// <summary><c>XksProxyInvalidResponseException</c>.</summary>
+    public const string XksProxyInvalidResponse = "XksProxyInvalidResponseException";
+    /// <summary><c>XksProxyInvalidConfigurationException</c>.</summary>
+    public const string XksProxyInvalidConfiguration = "XksProxyInvalidConfigurationException";
+    /// <summary><c>XksKeyNotFoundException</c>.</summary>
+    public const string XksKeyNotFound = "XksKeyNotFoundException";
+    /// <summary><c>XksKeyInvalidConfigurationException</c>.</summary>
+    public const string XksKeyInvalidConfiguration = "XksKeyInvalidConfigurationException";
+    /// <summary><c>XksKeyAlreadyInUseException</c>.</summary>
+    public const string XksKeyAlreadyInUse = "XksKeyAlreadyInUseException";
 }

@@ -31,6 +31,20 @@ public sealed class ErrorCodeTests
         [typeof(KmsInvalidGrantIdException)] = "InvalidGrantIdException",
         [typeof(KmsDryRunOperationException)] = "DryRunOperationException",
         [typeof(KmsInternalException)] = "KMSInternalException",
+        [typeof(KmsCustomKeyStoreInvalidStateException)] = "CustomKeyStoreInvalidStateException",
+        [typeof(KmsCustomKeyStoreNotFoundException)] = "CustomKeyStoreNotFoundException",
+        [typeof(KmsCustomKeyStoreNameInUseException)] = "CustomKeyStoreNameInUseException",
+        [typeof(KmsCustomKeyStoreHasKeysException)] = "CustomKeyStoreHasCMKsException",
+        [typeof(KmsDependencyTimeoutException)] = "DependencyTimeoutException",
+        [typeof(KmsCloudHsmClusterNotFoundException)] = "CloudHsmClusterNotFoundException",
+        [typeof(KmsCloudHsmClusterInvalidConfigurationException)] = "CloudHsmClusterInvalidConfigurationException",
+        [typeof(KmsXksProxyUriUnreachableException)] = "XksProxyUriUnreachableException",
+        [typeof(KmsXksProxyIncorrectAuthenticationCredentialException)] = "XksProxyIncorrectAuthenticationCredentialException",
+        [typeof(KmsXksProxyInvalidResponseException)] = "XksProxyInvalidResponseException",
+        [typeof(KmsXksProxyInvalidConfigurationException)] = "XksProxyInvalidConfigurationException",
+        [typeof(KmsXksKeyNotFoundException)] = "XksKeyNotFoundException",
+        [typeof(KmsXksKeyInvalidConfigurationException)] = "XksKeyInvalidConfigurationException",
+        [typeof(KmsXksKeyAlreadyInUseException)] = "XksKeyAlreadyInUseException",
     };
 
     public static TheoryData<string> ExceptionTypes => [.. Expected.Keys.Select(t => t.Name)];
