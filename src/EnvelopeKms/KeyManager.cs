@@ -114,6 +114,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _maxRetries = options.MaxConflictRetries;
         _maxEncryptionsPerKeyMaterial = options.MaxEncryptionsPerKeyMaterial;
         _fipsOnly = options.FipsApprovedAlgorithmsOnly;
+        _usageMeter = new Auditing.Usage.KeyUsageMeter(timeProvider: _time);
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
@@ -1198,6 +1199,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         try
         {
             await _auditSink.WriteAsync(auditEvent, CancellationToken.None).ConfigureAwait(false);
+            _usageMeter.Record(auditEvent);
         }
         catch (Exception e) when (e is not KmsAuditUnavailableException)
         {
