@@ -117,6 +117,29 @@ public sealed class KeyUsageReplayTests
     }
 
     [Fact]
+    public async Task A_trail_in_hmac_mode_replays_like_any_other_and_unknown_operations_are_skipped()
+    {
+        using var directory = new TemporaryStoreDirectory("usage-replay");
+        var path = Path.Combine(directory.Parent, "audit.jsonl");
+        var options = new JsonLinesAuditSinkOptions { Path = path, HmacKey = new byte[32] };
+        await AuditTestSupport.WriteEventsAsync(options, 0, 10, Kms.Ct);
+        var lines = File.ReadAllLines(path);
+        // A record of an operation this version does not know (written by a newer one), chained correctly.
+        var unknown = System.Text.RegularExpressions.Regex.Replace(lines[^1], "\"eventName\":\"[A-Za-z]+\"", "\"eventName\":\"FutureOperation\"");
+        Assert.NotEqual(lines[^1], unknown);
+        File.WriteAllText(path, string.Join('\n', lines[..^1].Append(unknown)) + "\n");
+
+        var meter = new KeyUsageMeter(timeProvider: new FakeTimeProvider(AuditTestSupport.Epoch));
+        var result = await meter.ReplayAsync(path, cancellationToken: Kms.Ct);
+
+        Assert.Equal(9, result.RecordsReplayed);
+        Assert.Equal(1, result.RecordsSkipped);
+        var usage = meter.GetUsage(AuditTestSupport.Epoch.AddHours(-1), AuditTestSupport.Epoch.AddHours(1));
+        Assert.Equal(9, usage.Sum(u => u.Total));
+        Assert.Equal(1, usage.Sum(u => u.Denied)); // Record 5; record 10, also denied, was the unknown one.
+    }
+
+    [Fact]
     public async Task Replaying_a_trail_that_does_not_exist_replays_nothing()
     {
         using var directory = new TemporaryStoreDirectory("usage-replay");
