@@ -159,4 +159,17 @@ public interface IKeyManager
 
     /// <summary>Explains how a request by a principal would be authorized on a key, without running it (EnvelopeKms's simulate call).</summary>
     Task<Authorization.AuthorizationExplanation> SimulateAuthorizationAsync(SimulateAuthorizationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The last operation and the last cryptographic operation on a key, with their times (EnvelopeKms's <c>GetKeyLastUsage</c>;
+    /// needs <c>kms:GetKeyLastUsage</c>; accepts aliases; allowed in every key state, like <c>DescribeKey</c>). Known since
+    /// the key manager's usage meter started, or since the oldest record of the audit trail it was replayed from.
+    /// </summary>
+    Task<GetKeyLastUsageResponse> GetKeyLastUsageAsync(GetKeyLastUsageRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The request counts per key and operation over a period and what they, and the keys, would cost on AWS KMS
+    /// (EnvelopeKms's <c>GetUsageReport</c>; on no key; needs <c>kms:GetUsageReport</c>). See <c>docs/audit.md</c>.
+    /// </summary>
+    Task<Auditing.Usage.KeyUsageReport> GetUsageReportAsync(GetUsageReportRequest request, CancellationToken cancellationToken = default);
 }

@@ -129,6 +129,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             Log.AuditFailOpenConfigured(_logger);
         }
 
+        _usageMeter = new Auditing.Usage.KeyUsageMeter(timeProvider: _time);
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
@@ -1264,6 +1265,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             {
                 await _auditSink.WriteAsync(auditEvent, timeout.Token).AsTask().WaitAsync(_auditWriteTimeout, _time, timeout.Token).ConfigureAwait(false);
                 ctx.AuditWritten = true;
+                _usageMeter.Record(auditEvent);
                 return;
             }
             catch (OperationCanceledException e) when (timeout.IsCancellationRequested)
@@ -1283,6 +1285,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         if (_auditFailOpen)
         {
             Interlocked.Add(ref _auditRecordsLost, recordsLost + 1);
+            _usageMeter.Record(auditEvent);
             Log.AuditRecordLost(_logger, auditEvent.EventName, auditEvent.RequestId, auditEvent.KeyId, failure.GetType().Name, failure);
             ctx.AuditWritten = true;
             return;

@@ -200,7 +200,7 @@ public static class AuditChainVerifier
     }
 
     /// <summary>Splits a stream into lines on <c>\n</c>; the last line is reported unterminated when the stream does not end with <c>\n</c>.</summary>
-    private static async IAsyncEnumerable<(byte[] Line, bool Terminated)> ReadLinesAsync(
+    internal static async IAsyncEnumerable<(byte[] Line, bool Terminated)> ReadLinesAsync(
         Stream stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var buffer = new byte[64 * 1024];

@@ -117,6 +117,22 @@ internal static class AuditEventNames
         _ => operation.ToString(),
     };
 
+    /// <summary>The operation of a record's <c>eventName</c> (the inverse of <see cref="Of"/>; <c>ReEncrypt</c> reads as its source half).</summary>
+    public static bool TryParse(string? eventName, out KmsOperation operation)
+    {
+        switch (eventName)
+        {
+            case "ReEncrypt":
+                operation = KmsOperation.ReEncryptFrom;
+                return true;
+            case "DeleteKey":
+                operation = KmsOperation.DeleteExpiredKey;
+                return true;
+            default:
+                return Enum.TryParse(eventName, ignoreCase: false, out operation) && Enum.IsDefined(operation) && !int.TryParse(eventName, out _);
+        }
+    }
+
     /// <summary>Whether the key manager did it by itself rather than for a caller's request.</summary>
     public static bool IsServiceEvent(KmsOperation operation) => operation is KmsOperation.RotateKey or KmsOperation.DeleteExpiredKey;
 }

@@ -230,6 +230,35 @@ public sealed class EnvelopeKmsBuilder
         return this;
     }
 
+    internal Func<IServiceProvider, EnvelopeKms.Auditing.Usage.KeyUsageMeter>? UsageMeterFactory { get; private set; }
+
+    /// <summary>
+    /// Sets the options of the key manager's usage meter (<see cref="KeyManager.UsageMeter"/>: request counts and last usage
+    /// per key, for <c>GetKeyLastUsage</c> and <c>GetUsageReport</c>). Without this call the meter has the default options;
+    /// it is in memory and knows what happened since the key manager started.
+    /// </summary>
+    public EnvelopeKmsBuilder TrackUsage(Action<EnvelopeKms.Auditing.Usage.KeyUsageMeterOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new EnvelopeKms.Auditing.Usage.KeyUsageMeterOptions();
+        configure(options);
+        options.Validate();
+        return TrackUsage(sp => new EnvelopeKms.Auditing.Usage.KeyUsageMeter(options, sp.GetService(typeof(TimeProvider)) as TimeProvider));
+    }
+
+    /// <summary>
+    /// Gives the key manager a usage meter of your own, for example one rebuilt from the audit trail so that last usages
+    /// survive restarts: <c>var meter = new KeyUsageMeter(); await meter.ReplayAsync(trailPath); builder.TrackUsage(_ =&gt; meter);</c>
+    /// (replay before the key manager starts writing to the trail). A <see cref="EnvelopeKms.Auditing.Usage.KeyUsageMeter"/>
+    /// registered in the container is used too, when this is not called.
+    /// </summary>
+    public EnvelopeKmsBuilder TrackUsage(Func<IServiceProvider, EnvelopeKms.Auditing.Usage.KeyUsageMeter> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        UsageMeterFactory = factory;
+        return this;
+    }
+
     /// <summary>
     /// Runs key maintenance in the background of a host: every <paramref name="interval"/> (one hour by
     /// default) the due automatic rotations are applied (<see cref="IKeyManager.RotateDueKeysAsync"/>) and
@@ -289,6 +318,8 @@ public sealed class EnvelopeKmsBuilder
         {
             OwnsStore = ownsStore,
             OwnedResources = ownedSinks,
+            UsageMeter = UsageMeterFactory?.Invoke(services) ?? services.GetService(typeof(EnvelopeKms.Auditing.Usage.KeyUsageMeter)) as EnvelopeKms.Auditing.Usage.KeyUsageMeter
+                ?? new EnvelopeKms.Auditing.Usage.KeyUsageMeter(timeProvider: services.GetService(typeof(TimeProvider)) as TimeProvider),
         };
     }
 

@@ -16,7 +16,7 @@ public enum KeyStateEffect
 /// <summary>
 /// The one place that says which operation each key state allows, following the AWS KMS key state
 /// table. <c>docs/key-states.md</c> is this table in prose, and a test checks every pair.
-/// Operations on no key (<c>CreateKey</c>, <c>ListKeys</c>, <c>ListAliases</c>, <c>GenerateRandom</c>)
+/// Operations on no key (<c>CreateKey</c>, <c>ListKeys</c>, <c>ListAliases</c>, <c>GenerateRandom</c>, <c>GetUsageReport</c>)
 /// are not in the table.
 /// </summary>
 public static class KeyStateRules
@@ -76,6 +76,7 @@ public static class KeyStateRules
         [KmsOperation.RetireGrant] =                   [A,      A,       A,      A,      A,      A,       A,       A],
         [KmsOperation.RevokeGrant] =                   [A,      A,       A,      A,      A,      A,       A,       A],
         [KmsOperation.SimulateAuthorization] =         [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.GetKeyLastUsage] =               [A,      A,       A,      A,      A,      A,       A,       A],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>

@@ -99,6 +99,10 @@ public enum KmsOperation
     RevokeGrant,
     /// <summary>EnvelopeKms's simulate call (no KMS API): explains how a request would be authorized; needs <c>kms:GetKeyPolicy</c>.</summary>
     SimulateAuthorization,
+    /// <summary>EnvelopeKms's <c>GetKeyLastUsage</c> (no KMS API): the last operation and cryptographic operation on a key; needs <c>kms:GetKeyLastUsage</c>.</summary>
+    GetKeyLastUsage,
+    /// <summary>EnvelopeKms's <c>GetUsageReport</c> (no KMS API): request counts and their price on AWS KMS over a period; on no key, needs <c>kms:GetUsageReport</c>.</summary>
+    GetUsageReport,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

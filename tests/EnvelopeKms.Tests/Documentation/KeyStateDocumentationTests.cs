@@ -191,6 +191,7 @@ public sealed class KeyStateDocumentationTests
             await f.Kms.RevokeGrantAsync(new RevokeGrantRequest { KeyId = r, GrantId = grant.GrantId });
         },
         ["SimulateAuthorization.KeyId"] = (f, r) => f.Kms.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = r, Principal = new CallerIdentity("arn:aws:iam::000000000000:role/app"), Operation = KmsOperation.Encrypt }),
+        ["GetKeyLastUsage.KeyId"] = (f, r) => f.Kms.GetKeyLastUsageAsync(new GetKeyLastUsageRequest { KeyId = r }),
     };
 
     // ------------------------------------------------------------------ Markdown

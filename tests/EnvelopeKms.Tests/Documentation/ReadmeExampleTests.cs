@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using EnvelopeKms;
+using EnvelopeKms.Auditing;
+using EnvelopeKms.Auditing.Usage;
 using EnvelopeKms.Envelope;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,7 +10,7 @@ namespace EnvelopeKms.Tests.Documentation;
 
 /// <summary>
 /// The code examples of README.md live in the regions <c>readme-di</c>, <c>readme-console</c>,
-/// <c>readme-envelope</c> and <c>readme-data-key-pair</c> below: tests run them, another checks that README.md shows exactly this code.
+/// <c>readme-envelope</c>, <c>readme-data-key-pair</c>, <c>readme-rotation</c> and <c>readme-usage</c> below: tests run them, another checks that README.md shows exactly this code.
 /// </summary>
 public sealed class ReadmeExampleTests : IDisposable
 {
@@ -247,7 +249,64 @@ public sealed class ReadmeExampleTests : IDisposable
         Assert.Equal("card 4111"u8.ToArray(), await kms.DecryptAsync(oldBlob, context, ct));
     }
 
+    [Fact]
+    public async Task The_readme_usage_example_replays_the_trail_and_reports_the_last_use_and_the_cost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var keyStorePath = Path.Combine(_keyStoreDirectory, "keys.db");
+        var trailPath = Path.Combine(_keyStoreDirectory, "audit.jsonl");
+        var now = TimeProvider.System.GetUtcNow();
+        var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        Environment.SetEnvironmentVariable(RootKeyVariable, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        try
+        {
+            // A previous run of the application: a key, an alias, an encryption, all in the trail.
+            var previousTrail = new JsonLinesAuditSink(new JsonLinesAuditSinkOptions { Path = trailPath });
+            await using (previousTrail)
+            {
+                using var previous = KeyManagerFactory.Create(builder => builder
+                    .PersistKeysToSqlite(keyStorePath)
+                    .ProtectKeysWithRootKeyFromEnvironment("ORDERS_KMS_ROOT_KEY")
+                    .UseAuditSink(_ => previousTrail));
+                var created = await previous.CreateKeyAsync("Orders service secrets", ct);
+                await previous.CreateAliasAsync(new CreateAliasRequest { AliasName = "alias/orders", TargetKeyId = created.KeyId }, ct);
+                await previous.EncryptAsync("alias/orders", "x"u8.ToArray(), null, ct);
+            }
+
+#pragma warning disable xUnit1051
+            #region readme-usage
+            // Usage survives restarts when the meter is rebuilt from the audit trail before the key manager starts.
+            var meter = new KeyUsageMeter();
+            await meter.ReplayAsync(trailPath, verifyChain: true);
+            await using var trail = new JsonLinesAuditSink(new JsonLinesAuditSinkOptions { Path = trailPath });
+            using var kms = KeyManagerFactory.Create(builder => builder
+                .PersistKeysToSqlite(keyStorePath)
+                .ProtectKeysWithRootKeyFromEnvironment("ORDERS_KMS_ROOT_KEY")
+                .UseAuditSink(_ => trail)
+                .TrackUsage(_ => meter));
+
+            var usage = await kms.GetKeyLastUsageAsync(new GetKeyLastUsageRequest { KeyId = "alias/orders" });
+            Console.WriteLine($"{usage.LastCryptographicOperation} at {usage.LastCryptographicDate:u}");
+
+            // What the workload would cost on AWS KMS this month (list prices; the free tier is a price-model option).
+            var report = await kms.GetUsageReportAsync(new GetUsageReportRequest { From = monthStart, To = monthStart.AddMonths(1) });
+            Console.WriteLine(report.ToText());
+            #endregion
+#pragma warning restore xUnit1051
+
+            Assert.Equal(KmsOperation.Encrypt, usage.LastCryptographicOperation);
+            Assert.True(usage.TrackingStartDate <= usage.LastCryptographicDate);
+            Assert.True(report.Total > 0m);
+            Assert.Contains(report.Keys, k => k.KeyId == usage.KeyId && k.Operations.Any(o => o.Operation == KmsOperation.Encrypt && o.Success == 1));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(RootKeyVariable, null);
+        }
+    }
+
     [Theory]
+    [InlineData("readme-usage")]
     [InlineData("readme-di")]
     [InlineData("readme-console")]
     [InlineData("readme-envelope")]

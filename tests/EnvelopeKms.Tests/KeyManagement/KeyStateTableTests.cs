@@ -67,7 +67,7 @@ public sealed class KeyStateTableTests
     [Fact]
     public void The_table_has_a_row_for_every_operation_on_an_existing_key_and_none_for_the_others()
     {
-        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey, KmsOperation.ListRetirableGrants];
+        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey, KmsOperation.ListRetirableGrants, KmsOperation.GetUsageReport];
 
         Assert.Equal(Enum.GetValues<KmsOperation>().Except(onNoKey).Order(), KeyStateRules.Operations.Order());
         Assert.Equal(KeyStateRules.Operations.Count * KeyStateRules.States.Count, KeyStateRules.Table.Count());
@@ -223,6 +223,7 @@ public sealed class KeyStateTableTests
             KmsOperation.RetireGrant => () => km.RetireGrantAsync(new RetireGrantRequest { KeyId = id, GrantId = scene.GrantId }, Kms.Ct),
             KmsOperation.RevokeGrant => () => km.RevokeGrantAsync(new RevokeGrantRequest { KeyId = id, GrantId = scene.GrantId }, Kms.Ct),
             KmsOperation.SimulateAuthorization => () => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = id, Principal = new CallerIdentity("arn:aws:iam::111122223333:role/app"), Operation = KmsOperation.Encrypt }, Kms.Ct),
+            KmsOperation.GetKeyLastUsage => () => km.GetKeyLastUsageAsync(new GetKeyLastUsageRequest { KeyId = id }, Kms.Ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "No invocation for this operation; add one."),
         };
     }

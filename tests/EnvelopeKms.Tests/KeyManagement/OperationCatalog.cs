@@ -61,6 +61,8 @@ internal sealed class OperationCatalog : IDisposable
         ["RetireGrant"] = KmsOperation.RetireGrant,
         ["RevokeGrant"] = KmsOperation.RevokeGrant,
         ["SimulateAuthorization"] = KmsOperation.SimulateAuthorization,
+        ["GetKeyLastUsage"] = KmsOperation.GetKeyLastUsage,
+        ["GetUsageReport"] = KmsOperation.GetUsageReport,
     };
 
     /// <summary>The grantee of the catalog's grant.</summary>
@@ -74,7 +76,7 @@ internal sealed class OperationCatalog : IDisposable
     };
 
     /// <summary>Operations that name the main key and so record its key id.</summary>
-    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom", "ListRetirableGrants"]));
+    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom", "ListRetirableGrants", "GetUsageReport"]));
 
     private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob, KeyMetadata macKey, KeyMetadata signingKey)
     {
@@ -208,6 +210,8 @@ internal sealed class OperationCatalog : IDisposable
             "RetireGrant" => km.RetireGrantAsync(new RetireGrantRequest { Caller = caller, KeyId = id, GrantId = GrantId }, ct),
             "RevokeGrant" => km.RevokeGrantAsync(new RevokeGrantRequest { Caller = caller, KeyId = id, GrantId = GrantId }, ct),
             "SimulateAuthorization" => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { Caller = caller, KeyId = id, Principal = new CallerIdentity(Grantee), Operation = KmsOperation.Decrypt, EncryptionContext = Context }, ct),
+            "GetKeyLastUsage" => km.GetKeyLastUsageAsync(new GetKeyLastUsageRequest { Caller = caller, KeyId = id }, ct),
+            "GetUsageReport" => km.GetUsageReportAsync(new GetUsageReportRequest { Caller = caller, From = Kms.Clock.GetUtcNow().AddDays(-1), To = Kms.Clock.GetUtcNow().AddDays(1) }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -266,6 +270,8 @@ internal sealed class OperationCatalog : IDisposable
             "RetireGrant" => (() => km.RetireGrantAsync(new RetireGrantRequest { GrantToken = "garbage" }, ct), "InvalidGrantTokenException"),
             "RevokeGrant" => (() => km.RevokeGrantAsync(new RevokeGrantRequest { KeyId = id, GrantId = "x" }, ct), "InvalidGrantIdException"),
             "SimulateAuthorization" => (() => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = id, Principal = new CallerIdentity(Grantee), Operation = (KmsOperation)999 }, ct), "ValidationException"),
+            "GetKeyLastUsage" => (() => km.GetKeyLastUsageAsync(new GetKeyLastUsageRequest { KeyId = missing }, ct), "NotFoundException"),
+            "GetUsageReport" => (() => km.GetUsageReportAsync(new GetUsageReportRequest { From = Kms.Clock.GetUtcNow(), To = Kms.Clock.GetUtcNow() }, ct), "ValidationException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
