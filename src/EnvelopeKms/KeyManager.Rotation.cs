@@ -209,6 +209,7 @@ public sealed partial class KeyManager
             KeyId = key.KeyId,
             AuthorizationSummary = "Automatic rotation: the key's rotation period ended.",
         };
+        using var telemetry = StartTelemetry(ctx);
         try
         {
             for (var attempt = 0; ; attempt++)
@@ -219,6 +220,7 @@ public sealed partial class KeyManager
                     ctx.KeyMaterialId = rotated.CurrentKeyMaterialId;
                     await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
                     OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKey);
+                    CompleteInternalStep(telemetry, ctx, Telemetry.KeyLifecycleEventType.KeyRotated, Telemetry.KeyRotationTrigger.Schedule);
                     return rotated;
                 }
                 catch (KeyStoreConflictException e) when (attempt < _maxRetries)
@@ -235,6 +237,10 @@ public sealed partial class KeyManager
                     key = current;
                 }
             }
+        }
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered.
         }
         catch (KmsException e)
         {
@@ -407,13 +413,19 @@ public sealed partial class KeyManager
             KeyId = key.KeyId,
             AuthorizationSummary = $"Automatic rotation: {reserved} encryptions reached the cap of {_maxEncryptionsPerKeyMaterial} per key material.",
         };
+        using var telemetry = StartTelemetry(ctx);
         try
         {
             var rotated = await WriteRotationAsync(key, KeyRotationType.Automatic, advanceSchedule: false, cancellationToken).ConfigureAwait(false);
             ctx.KeyMaterialId = rotated.CurrentKeyMaterialId;
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKey);
+            CompleteInternalStep(telemetry, ctx, Telemetry.KeyLifecycleEventType.KeyRotated, Telemetry.KeyRotationTrigger.Usage);
             return rotated;
+        }
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered.
         }
         catch (KmsException e)
         {

@@ -79,6 +79,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     /// <param name="callerIdentityProvider">The ambient caller; the account's root principal when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Logging; none when <see langword="null"/>.</param>
     /// <param name="recipientAttestationVerifier">Verifies the attestation documents of <c>Recipient</c> parameters; without one, requests with a recipient fail.</param>
+    /// <param name="meterFactory">Creates the <c>EnvelopeKms</c> meter; without one no metrics are recorded (spans still are, while an <see cref="System.Diagnostics.ActivityListener"/> listens).</param>
     /// <exception cref="OptionsValidationException">The options are invalid.</exception>
     public KeyManager(
         IKeyStore keyStore,
@@ -89,7 +90,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         IKmsAuditSink? auditSink = null,
         ICallerIdentityProvider? callerIdentityProvider = null,
         ILoggerFactory? loggerFactory = null,
-        IRecipientAttestationVerifier? recipientAttestationVerifier = null)
+        IRecipientAttestationVerifier? recipientAttestationVerifier = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(keyStore);
         ArgumentNullException.ThrowIfNull(rootKeyProvider);
@@ -114,6 +116,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _maxRetries = options.MaxConflictRetries;
         _maxEncryptionsPerKeyMaterial = options.MaxEncryptionsPerKeyMaterial;
         _fipsOnly = options.FipsApprovedAlgorithmsOnly;
+
+        _instruments = new Telemetry.KeyManagerInstruments(meterFactory);
+        _lifecycleEvents.Logger = _logger;
+
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
@@ -1101,6 +1107,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         _materials.Clear();
+        _lifecycleEvents.Complete();
         _platformKeys.Dispose();
         _rootKey?.Dispose();
         _rootKeyGate.Dispose();
@@ -1121,6 +1128,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             Request = request,
             RequestTags = request switch { CreateKeyRequest create => create.Tags, TagResourceRequest tag => tag.Tags, _ => null },
         };
+        using var telemetry = StartTelemetry(ctx);
         T result;
         try
         {
@@ -1133,6 +1141,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             }
 
             result = await body(ctx).ConfigureAwait(false);
+        }
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered: Observe records the outcome and returns false.
         }
         catch (KmsException e)
         {
@@ -1159,6 +1171,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         {
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
         }
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered.
+        }
         catch
         {
             (result as IDisposable)?.Dispose();
@@ -1171,6 +1187,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             OnKeyChanged(ctx.KeyId, ctx.AliasName, operation);
         }
 
+        telemetry.Succeeded(result);
         return result;
     }
 
@@ -1312,6 +1329,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         var ctx = new OperationContext(KmsOperation.DeleteExpiredKey, requestContext.Caller, NewRequestId()) { KeyId = key.KeyId, AuthorizationSummary = "Purge of a key whose deletion waiting period ended." };
+        using var telemetry = StartTelemetry(ctx);
         try
         {
             // Aliases go first: a crash in between leaves the key pending deletion and the next access finishes the purge.
@@ -1364,7 +1382,12 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.DeleteExpiredKey);
+            CompleteInternalStep(telemetry, ctx, Telemetry.KeyLifecycleEventType.KeyDeleted, deletionDate: deletionDate);
             return true;
+        }
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered.
         }
         catch (KmsException e)
         {
