@@ -220,7 +220,7 @@ public sealed partial class KeyManager
                     ctx.KeyMaterialId = rotated.CurrentKeyMaterialId;
                     await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
                     OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKey);
-                    CompleteInternalStep(telemetry, ctx, Telemetry.KeyLifecycleEventType.KeyRotated, Telemetry.KeyRotationTrigger.Schedule);
+                    CompleteInternalStep(telemetry, ctx, key, Telemetry.KeyLifecycleEventType.KeyRotated, Telemetry.KeyRotationTrigger.Schedule);
                     return rotated;
                 }
                 catch (KeyStoreConflictException e) when (attempt < _maxRetries)
@@ -420,7 +420,7 @@ public sealed partial class KeyManager
             ctx.KeyMaterialId = rotated.CurrentKeyMaterialId;
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKey);
-            CompleteInternalStep(telemetry, ctx, Telemetry.KeyLifecycleEventType.KeyRotated, Telemetry.KeyRotationTrigger.Usage);
+            CompleteInternalStep(telemetry, ctx, key, Telemetry.KeyLifecycleEventType.KeyRotated, Telemetry.KeyRotationTrigger.Usage);
             return rotated;
         }
         catch (Exception e) when (telemetry.Observe(e))

@@ -62,16 +62,24 @@ public sealed partial class KeyManager
     }
 
     /// <summary>Records the success of an internal step (purge, automatic rotation) after its audit record, and raises its lifecycle event.</summary>
-    private void CompleteInternalStep(OperationTelemetry telemetry, OperationContext ctx, KeyLifecycleEventType type, KeyRotationTrigger trigger = default, DateTimeOffset? deletionDate = null)
+    private void CompleteInternalStep(OperationTelemetry telemetry, OperationContext ctx, KeyRecord key, KeyLifecycleEventType type, KeyRotationTrigger trigger = default, DateTimeOffset? deletionDate = null)
     {
         telemetry.Succeeded();
         if (type == KeyLifecycleEventType.KeyRotated)
         {
-            PublishRotation(ctx, KeyRotationType.Automatic, trigger);
+            _instruments.RecordRotation(KeyRotationType.Automatic, trigger);
         }
-        else if (ctx.KeyId is { } keyId)
+
+        // EnvelopeKms's own (owned) keys are invisible to every public surface: counted, never raised.
+        if (key.KeyManager != KeyManagerType.Owned && ctx.KeyId is { } keyId)
         {
-            PublishLifecycle(type, ctx, keyId, deletionDate: deletionDate);
+            PublishLifecycle(
+                type,
+                ctx,
+                keyId,
+                type == KeyLifecycleEventType.KeyRotated ? KeyRotationType.Automatic : null,
+                type == KeyLifecycleEventType.KeyRotated ? trigger : null,
+                deletionDate);
         }
     }
 

@@ -1382,7 +1382,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.DeleteExpiredKey);
-            CompleteInternalStep(telemetry, ctx, Telemetry.KeyLifecycleEventType.KeyDeleted, deletionDate: deletionDate);
+            CompleteInternalStep(telemetry, ctx, key, Telemetry.KeyLifecycleEventType.KeyDeleted, deletionDate: deletionDate);
             return true;
         }
         catch (Exception e) when (telemetry.Observe(e))
