@@ -116,13 +116,13 @@ public sealed partial class KeyManager
 
     /// <summary>
     /// The telemetry of one operation: its span and, once its outcome is known, one count and one
-    /// duration. <see cref="Observe"/> is an exception filter (it returns <see langword="false"/>), so it
-    /// sees a failure without catching it. A scope disposed with no outcome (an internal step that
-    /// found its work done by another instance) ends its span and records no measurement.
+    /// duration. Call exactly one of <see cref="Observe"/> (as an exception filter: it returns
+    /// <see langword="false"/>, so it sees a failure without catching it) and <see cref="Succeeded"/>.
+    /// A scope disposed with neither (an internal step that found its work done by another instance)
+    /// ends its span and records no measurement. A struct, so that an operation allocates no more for it.
     /// </summary>
-    private sealed class OperationTelemetry(KeyManager owner, OperationContext ctx, Activity? activity, long started) : IDisposable
+    private readonly struct OperationTelemetry(KeyManager owner, OperationContext ctx, Activity? activity, long started) : IDisposable
     {
-        private bool _recorded;
 
         /// <summary>Records the outcome of <paramref name="exception"/> as the operation's; always <see langword="false"/>.</summary>
         public bool Observe(Exception exception)
@@ -154,12 +154,6 @@ public sealed partial class KeyManager
 
         private void Record(KmsOutcome outcome, string? errorCode)
         {
-            if (_recorded)
-            {
-                return;
-            }
-
-            _recorded = true;
             owner._instruments.RecordOperation(ctx.Operation, outcome, errorCode, owner._time.GetElapsedTime(started));
             if (activity is null)
             {
