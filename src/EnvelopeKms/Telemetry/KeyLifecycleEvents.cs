@@ -56,7 +56,7 @@ public sealed class KeyLifecycleEvents : IObservable<KeyLifecycleEvent>
                 return new Unsubscriber(this, observer);
             }
 
-            _observers = [.. _observers, observer];
+            Volatile.Write(ref _observers, [.. _observers, observer]);
         }
 
         return new Unsubscriber(this, observer);
@@ -111,7 +111,7 @@ public sealed class KeyLifecycleEvents : IObservable<KeyLifecycleEvent>
         {
             _completed = true;
             observers = _observers;
-            _observers = [];
+            Volatile.Write(ref _observers, []);
         }
 
         foreach (var observer in observers)
@@ -136,7 +136,7 @@ public sealed class KeyLifecycleEvents : IObservable<KeyLifecycleEvent>
             var index = Array.IndexOf(_observers, observer);
             if (index >= 0)
             {
-                _observers = [.. _observers[..index], .. _observers[(index + 1)..]];
+                Volatile.Write(ref _observers, [.. _observers[..index], .. _observers[(index + 1)..]]);
             }
         }
     }

@@ -131,6 +131,13 @@ public sealed class LifecycleEventTests
         Assert.Equal(2, calls);
         Assert.Equal([KeyLifecycleEventType.KeyDisabled, KeyLifecycleEventType.KeyEnabled], Drain(subscription.Reader).Select(e => e.Type).ToArray());
         Assert.Equal(KeyState.Enabled, (await api.DescribeAsync(key.KeyId)).KeyState);
+        var logged = h.Logs.GetSnapshot().Where(r => r.Id.Id == 5001).ToList();
+        Assert.Equal(2, logged.Count);
+        Assert.All(logged, r =>
+        {
+            Assert.Equal("LifecycleSubscriberFailed", r.Id.Name);
+            Assert.IsType<InvalidOperationException>(r.Exception);
+        });
     }
 
     [Fact]

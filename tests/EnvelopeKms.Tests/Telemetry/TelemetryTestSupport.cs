@@ -4,6 +4,7 @@ using System.Diagnostics.Metrics;
 using EnvelopeKms.Telemetry;
 using EnvelopeKms.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EnvelopeKms.Tests.Telemetry;
@@ -54,12 +55,15 @@ internal sealed class TelemetryHarness : IDisposable
 
     public IMeterFactory MeterFactory => Services.GetRequiredService<IMeterFactory>();
 
+    public Microsoft.Extensions.Logging.Testing.FakeLogCollector Logs => Services.GetFakeLogCollector();
+
     public static TelemetryHarness Create(Action<EnvelopeKmsOptions>? configure = null)
     {
         var audit = new RecordingAuditSink();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var services = new ServiceCollection();
         services.AddMetrics();
+        services.AddFakeLogging();
         services.AddSingleton<TimeProvider>(clock);
         services.AddEnvelopeKms(b =>
         {
