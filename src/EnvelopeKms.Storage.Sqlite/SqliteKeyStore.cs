@@ -84,11 +84,6 @@ public sealed class SqliteKeyStore : IKeyStore, IGrantStore, IKeyStoreChangeNoti
     /// <summary>The longest wait between two attempts of a failing watcher.</summary>
     private static readonly TimeSpan MaxWatcherBackoff = TimeSpan.FromSeconds(30);
 
-    private static readonly Action<ILogger, string, TimeSpan, Exception?> LogWatcherFailed = LoggerMessage.Define<string, TimeSpan>(
-        LogLevel.Warning,
-        new EventId(1, "ChangeWatcherFailed"),
-        "Reading the change feed of the SQLite key store '{Store}' failed; retrying in {Delay}.");
-
     private readonly string _connectionString;
     private readonly string _description;
     private readonly string? _directoryToCreate;
@@ -622,7 +617,7 @@ public sealed class SqliteKeyStore : IKeyStore, IGrantStore, IKeyStoreChangeNoti
                     failures++;
                     var backoff = _pollInterval * Math.Pow(2, Math.Min(failures, 16));
                     delay = backoff < MaxWatcherBackoff ? backoff : MaxWatcherBackoff;
-                    LogWatcherFailed(_logger, _description, delay, e);
+                    SqliteKeyStoreLog.ChangeWatcherFailed(_logger, _description, delay, e);
                 }
                 finally
                 {

@@ -209,6 +209,7 @@ public sealed partial class KeyManager
             KeyId = key.KeyId,
             AuthorizationSummary = "Automatic rotation: the key's rotation period ended.",
         };
+        using var telemetry = StartTelemetry(ctx);
         try
         {
             for (var attempt = 0; ; attempt++)
@@ -217,6 +218,7 @@ public sealed partial class KeyManager
                 {
                     var rotated = await WriteRotationAsync(ctx, key, KeyRotationType.Automatic, advanceSchedule: true, cancellationToken).ConfigureAwait(false);
                     OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKey);
+                    CompleteInternalStep(telemetry, ctx, key, Telemetry.KeyLifecycleEventType.KeyRotated, Telemetry.KeyRotationTrigger.Schedule);
                     return rotated;
                 }
                 catch (KeyStoreConflictException e) when (attempt < _maxRetries)
@@ -234,7 +236,11 @@ public sealed partial class KeyManager
                 }
             }
         }
-        catch (KmsException e)
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered.
+        }
+        catch (KmsException e) when (e is not KmsAuditUnavailableException)
         {
             await AuditAsync(ctx, KmsOutcome.Failure, e.ErrorCode).ConfigureAwait(false);
             throw;
@@ -418,13 +424,19 @@ public sealed partial class KeyManager
             KeyId = key.KeyId,
             AuthorizationSummary = $"Automatic rotation: {reserved} encryptions reached the cap of {_maxEncryptionsPerKeyMaterial} per key material.",
         };
+        using var telemetry = StartTelemetry(ctx);
         try
         {
             var rotated = await WriteRotationAsync(ctx, key, KeyRotationType.Automatic, advanceSchedule: false, cancellationToken).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKey);
+            CompleteInternalStep(telemetry, ctx, key, Telemetry.KeyLifecycleEventType.KeyRotated, Telemetry.KeyRotationTrigger.Usage);
             return rotated;
         }
-        catch (KmsException e)
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered.
+        }
+        catch (KmsException e) when (e is not KmsAuditUnavailableException)
         {
             await AuditAsync(ctx, KmsOutcome.Failure, e.ErrorCode).ConfigureAwait(false);
             throw;

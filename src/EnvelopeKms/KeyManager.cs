@@ -87,6 +87,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     /// <param name="callerIdentityProvider">The ambient caller; the account's root principal when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Logging; none when <see langword="null"/>.</param>
     /// <param name="recipientAttestationVerifier">Verifies the attestation documents of <c>Recipient</c> parameters; without one, requests with a recipient fail.</param>
+    /// <param name="meterFactory">Creates the <c>EnvelopeKms</c> meter; without one no metrics are recorded (spans still are, while an <see cref="System.Diagnostics.ActivityListener"/> listens).</param>
     /// <exception cref="OptionsValidationException">The options are invalid.</exception>
     public KeyManager(
         IKeyStore keyStore,
@@ -97,7 +98,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         IKmsAuditSink? auditSink = null,
         ICallerIdentityProvider? callerIdentityProvider = null,
         ILoggerFactory? loggerFactory = null,
-        IRecipientAttestationVerifier? recipientAttestationVerifier = null)
+        IRecipientAttestationVerifier? recipientAttestationVerifier = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(keyStore);
         ArgumentNullException.ThrowIfNull(rootKeyProvider);
@@ -130,6 +132,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         _usageMeter = new Auditing.Usage.KeyUsageMeter(timeProvider: _time);
+
+        _instruments = new Telemetry.KeyManagerInstruments(meterFactory);
+        _lifecycleEvents.Logger = _logger;
+
         if (keyStore is InMemoryKeyStore)
         {
             Log.InMemoryStore(_logger);
@@ -1128,6 +1134,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         _materials.Clear();
+        _lifecycleEvents.Complete();
         _platformKeys.Dispose();
         _rootKey?.Dispose();
         _rootKeyGate.Dispose();
@@ -1153,6 +1160,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             Request = request,
             RequestTags = request switch { CreateKeyRequest create => create.Tags, TagResourceRequest tag => tag.Tags, _ => null },
         };
+        using var telemetry = StartTelemetry(ctx);
         T result;
         try
         {
@@ -1165,6 +1173,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             }
 
             result = await body(ctx).ConfigureAwait(false);
+        }
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered: Observe records the outcome and returns false.
         }
         catch (KmsAuditUnavailableException)
         {
@@ -1202,6 +1214,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
             }
         }
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered.
+        }
         catch
         {
             (result as IDisposable)?.Dispose();
@@ -1214,6 +1230,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             OnKeyChanged(ctx.KeyId, ctx.AliasName, operation);
         }
 
+        telemetry.Succeeded(result);
         return result;
     }
 
@@ -1407,6 +1424,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         var ctx = new OperationContext(KmsOperation.DeleteExpiredKey, requestContext.Caller, NewRequestId()) { KeyId = key.KeyId, AuthorizationSummary = "Purge of a key whose deletion waiting period ended." };
+        using var telemetry = StartTelemetry(ctx);
         try
         {
             await CommitPointAsync(ctx).ConfigureAwait(false);
@@ -1460,9 +1478,14 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.DeleteExpiredKey);
+            CompleteInternalStep(telemetry, ctx, key, Telemetry.KeyLifecycleEventType.KeyDeleted, deletionDate: deletionDate);
             return true;
         }
-        catch (KmsException e)
+        catch (Exception e) when (telemetry.Observe(e))
+        {
+            throw; // Never entered.
+        }
+        catch (KmsException e) when (e is not KmsAuditUnavailableException)
         {
             await AuditAsync(ctx, KmsOutcome.Failure, e.ErrorCode).ConfigureAwait(false);
             throw;

@@ -314,7 +314,8 @@ public sealed class EnvelopeKmsBuilder
             AuditSinkOf(services, out var ownedSinks),
             CallerFactory?.Invoke(services) ?? services.GetService(typeof(ICallerIdentityProvider)) as ICallerIdentityProvider,
             LoggerFactoryOf(services),
-            RecipientVerifierFactory?.Invoke(services) ?? services.GetService(typeof(IRecipientAttestationVerifier)) as IRecipientAttestationVerifier)
+            RecipientVerifierFactory?.Invoke(services) ?? services.GetService(typeof(IRecipientAttestationVerifier)) as IRecipientAttestationVerifier,
+            services.GetService(typeof(System.Diagnostics.Metrics.IMeterFactory)) as System.Diagnostics.Metrics.IMeterFactory)
         {
             OwnsStore = ownsStore,
             OwnedResources = ownedSinks,
@@ -369,8 +370,10 @@ public static class EnvelopeKmsServiceCollectionExtensions
         services.TryAddSingleton<EnvelopeEncryptor>(sp => new EnvelopeEncryptor(
             sp.GetRequiredService<IKeyManager>(),
             sp.GetRequiredService<IOptions<EnvelopeOptions>>().Value,
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton<IEnvelopeEncryptor>(sp => sp.GetRequiredService<EnvelopeEncryptor>());
+        services.TryAddSingleton(sp => sp.GetRequiredService<KeyManager>().LifecycleEvents);
         configure?.Invoke(builder);
         return builder;
     }

@@ -60,9 +60,9 @@ internal sealed partial class KeyMaintenanceService(IKeyManager keyManager, Time
         }
     }
 
-    [LoggerMessage(20, LogLevel.Information, "Key maintenance: rotated {Rotated} keys, purged {Purged} keys.")]
+    [LoggerMessage(3101, LogLevel.Information, "Key maintenance: rotated {Rotated} keys, purged {Purged} keys.", EventName = "KeyMaintenanceRound")]
     private static partial void LogRound(ILogger logger, int rotated, int purged);
 
-    [LoggerMessage(21, LogLevel.Warning, "Key maintenance failed; it runs again at the next interval.")]
+    [LoggerMessage(3102, LogLevel.Warning, "Key maintenance failed; it runs again at the next interval.", EventName = "KeyMaintenanceFailed")]
     private static partial void LogFailure(ILogger logger, Exception exception);
 }

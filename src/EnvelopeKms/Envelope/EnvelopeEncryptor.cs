@@ -80,8 +80,12 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
     /// <param name="keyManager">The key manager that wraps and unwraps data keys.</param>
     /// <param name="options">Cache limits and backend; defaults when <see langword="null"/>.</param>
     /// <param name="timeProvider">The clock for data-key ages; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="meterFactory">
+    /// Creates the <c>EnvelopeKms</c> meter for the data-key cache's hit and miss counters (observable:
+    /// read from <see cref="CacheStatistics"/> when collected, so the hot path records nothing); none when <see langword="null"/>.
+    /// </param>
     /// <exception cref="OptionsValidationException">The options are invalid.</exception>
-    public EnvelopeEncryptor(IKeyManager keyManager, EnvelopeOptions? options = null, TimeProvider? timeProvider = null)
+    public EnvelopeEncryptor(IKeyManager keyManager, EnvelopeOptions? options = null, TimeProvider? timeProvider = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(keyManager);
         options ??= new EnvelopeOptions();
@@ -108,6 +112,8 @@ public sealed partial class EnvelopeEncryptor : IEnvelopeEncryptor, IDisposable
         {
             notifying.KeyChanged += OnKeyChanged;
         }
+
+        Telemetry.DataKeyCacheInstruments.Register(meterFactory, this);
     }
 
     /// <inheritdoc />
