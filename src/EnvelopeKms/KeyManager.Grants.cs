@@ -73,10 +73,10 @@ public sealed partial class KeyManager
                 EncryptionContextEquals = equals,
                 CreationDate = _time.GetUtcNow(),
             };
-            await CommitPointAsync(ctx).ConfigureAwait(false);
+            await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
             try
             {
-                await grants.InsertGrantAsync(record, cancellationToken).ConfigureAwait(false);
+                await grants.InsertGrantAsync(record, CancellationToken.None).ConfigureAwait(false);
             }
             catch (KeyStoreConflictException) when (request.Name is not null)
             {
@@ -242,10 +242,10 @@ public sealed partial class KeyManager
 
     private async Task DeleteGrantAsync(OperationContext ctx, IGrantStore grants, GrantRecord grant, CancellationToken cancellationToken)
     {
-        await CommitPointAsync(ctx).ConfigureAwait(false);
+        await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
         try
         {
-            await grants.DeleteGrantAsync(grant.KeyId, grant.GrantId, grant.Version, cancellationToken).ConfigureAwait(false);
+            await grants.DeleteGrantAsync(grant.KeyId, grant.GrantId, grant.Version, CancellationToken.None).ConfigureAwait(false);
         }
         catch (KeyStoreConflictException e)
         {

@@ -42,10 +42,10 @@ public sealed partial class KeyManager
             if (await _store.GetAliasAsync(aliasName, cancellationToken).ConfigureAwait(false) is null)
             {
                 var now = _time.GetUtcNow();
-                await CommitPointAsync(ctx).ConfigureAwait(false);
+                await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await _store.InsertAliasAsync(new AliasRecord { AliasName = aliasName, TargetKeyId = key.KeyId, CreationDate = now, LastUpdatedDate = now }, cancellationToken).ConfigureAwait(false);
+                    await _store.InsertAliasAsync(new AliasRecord { AliasName = aliasName, TargetKeyId = key.KeyId, CreationDate = now, LastUpdatedDate = now }, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (KeyStoreConflictException e)
                 {
@@ -137,8 +137,8 @@ public sealed partial class KeyManager
         try
         {
             ctx.KeyMaterialId = materialId;
-            await CommitPointAsync(ctx).ConfigureAwait(false);
-            return await _store.InsertKeyAsync(record, cancellationToken).ConfigureAwait(false);
+            await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
+            return await _store.InsertKeyAsync(record, CancellationToken.None).ConfigureAwait(false);
         }
         catch (KeyStoreConflictException e)
         {

@@ -277,11 +277,11 @@ public sealed partial class KeyManager
             KeyMaterials = [.. key.KeyMaterials, material],
         };
         ctx.KeyMaterialId = material.KeyMaterialId;
-        await CommitPointAsync(ctx).ConfigureAwait(false);
+        await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
         KeyRecord result;
         try
         {
-            result = await _store.UpdateKeyAsync(rotated, cancellationToken).ConfigureAwait(false);
+            result = await _store.UpdateKeyAsync(rotated, CancellationToken.None).ConfigureAwait(false);
         }
         catch (KeyStoreConflictException)
         {

@@ -227,8 +227,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 ctx.KeyMaterialId = materialId;
             }
 
-            await CommitPointAsync(ctx).ConfigureAwait(false);
-            var stored = await _store.InsertKeyAsync(record, cancellationToken).ConfigureAwait(false);
+            await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
+            var stored = await _store.InsertKeyAsync(record, CancellationToken.None).ConfigureAwait(false);
             return new KeyMetadataResponse(ToMetadata(stored));
         });
     }
@@ -395,10 +395,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             }
 
             var now = _time.GetUtcNow();
-            await CommitPointAsync(ctx).ConfigureAwait(false);
+            await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
             try
             {
-                await _store.InsertAliasAsync(new AliasRecord { AliasName = request.AliasName, TargetKeyId = key.KeyId, CreationDate = now, LastUpdatedDate = now }, cancellationToken).ConfigureAwait(false);
+                await _store.InsertAliasAsync(new AliasRecord { AliasName = request.AliasName, TargetKeyId = key.KeyId, CreationDate = now, LastUpdatedDate = now }, CancellationToken.None).ConfigureAwait(false);
             }
             catch (KeyStoreConflictException e)
             {
@@ -437,10 +437,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 }
 
                 await EnsureAliasCapacityAsync(newTarget, cancellationToken).ConfigureAwait(false);
-                await CommitPointAsync(ctx).ConfigureAwait(false);
+                await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await _store.UpdateAliasAsync(alias with { TargetKeyId = newTarget.KeyId, LastUpdatedDate = _time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+                    await _store.UpdateAliasAsync(alias with { TargetKeyId = newTarget.KeyId, LastUpdatedDate = _time.GetUtcNow() }, CancellationToken.None).ConfigureAwait(false);
                     return true;
                 }
                 catch (KeyStoreConflictException e) when (attempt < _maxRetries)
@@ -479,10 +479,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                     await AuthorizeAsync(ctx, KmsOperation.DeleteAlias, key: null, cancellationToken).ConfigureAwait(false);
                 }
 
-                await CommitPointAsync(ctx).ConfigureAwait(false);
+                await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await _store.DeleteAliasAsync(alias.AliasName, alias.Version, cancellationToken).ConfigureAwait(false);
+                    await _store.DeleteAliasAsync(alias.AliasName, alias.Version, CancellationToken.None).ConfigureAwait(false);
                     return true;
                 }
                 catch (KeyStoreConflictException e) when (attempt < _maxRetries)
@@ -1237,12 +1237,15 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     /// <summary>
     /// The commit point of an operation that changes stored state: its audit record is written (and
     /// must be accepted) before the change, so that a failing sink leaves the change uncommitted. Called
-    /// right before the first durable write; later writes of the same operation pass through. When a
-    /// write after it fails, the pipeline records the failure under the same request id (see
-    /// <c>docs/audit.md</c>).
+    /// right before the first durable write; later writes of the same operation pass through, and the
+    /// writes after it are not cancellable. When a write after it fails, the pipeline records the
+    /// failure under the same request id (see <c>docs/audit.md</c>).
     /// </summary>
-    private async ValueTask CommitPointAsync(OperationContext ctx)
+    private async ValueTask CommitPointAsync(OperationContext ctx, CancellationToken cancellationToken)
     {
+        // A caller that gave up before this point gets nothing done; after it the change is carried
+        // through (the writes that follow take no cancellation), so that the record does not lie.
+        cancellationToken.ThrowIfCancellationRequested();
         if (!ctx.AuditWritten)
         {
             await AuditAsync(ctx, KmsOutcome.Success, errorCode: null).ConfigureAwait(false);
@@ -1396,10 +1399,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             }
 
             var changed = change(key);
-            await CommitPointAsync(ctx).ConfigureAwait(false);
+            await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
             try
             {
-                return await _store.UpdateKeyAsync(changed, cancellationToken).ConfigureAwait(false);
+                return await _store.UpdateKeyAsync(changed, CancellationToken.None).ConfigureAwait(false);
             }
             catch (KeyStoreConflictException e) when (attempt < _maxRetries)
             {
@@ -1427,15 +1430,14 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         using var telemetry = StartTelemetry(ctx);
         try
         {
-            await CommitPointAsync(ctx).ConfigureAwait(false);
-
             // Aliases go first: a crash in between leaves the key pending deletion and the next access finishes the purge.
             var aliases = await _store.ListAliasesAsync(key.KeyId, null, int.MaxValue, cancellationToken).ConfigureAwait(false);
+            await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
             foreach (var alias in aliases)
             {
                 try
                 {
-                    await _store.DeleteAliasAsync(alias.AliasName, alias.Version, cancellationToken).ConfigureAwait(false);
+                    await _store.DeleteAliasAsync(alias.AliasName, alias.Version, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (KeyStoreConflictException e)
                 {
@@ -1446,18 +1448,25 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             // Grants go with the aliases, before the key, for the same reason.
             if (GrantStore is { } grants)
             {
-                await grants.DeleteGrantsOfKeyAsync(key.KeyId, cancellationToken).ConfigureAwait(false);
+                await grants.DeleteGrantsOfKeyAsync(key.KeyId, CancellationToken.None).ConfigureAwait(false);
             }
 
             try
             {
-                await _store.DeleteKeyAsync(key.KeyId, key.Version, cancellationToken).ConfigureAwait(false);
+                await _store.DeleteKeyAsync(key.KeyId, key.Version, CancellationToken.None).ConfigureAwait(false);
             }
             catch (KeyStoreConflictException e)
             {
                 _ = e; // Purged by another instance, or changed (for example the deletion was cancelled).
-                var current = await _store.GetKeyAsync(key.KeyId, cancellationToken).ConfigureAwait(false);
-                return current is null || await PurgeIfExpiredAsync(requestContext, current, cancellationToken).ConfigureAwait(false);
+                var current = await _store.GetKeyAsync(key.KeyId, CancellationToken.None).ConfigureAwait(false);
+                if (current is null)
+                {
+                    return true;
+                }
+
+                // This purge did not happen (its record said it would): say so under its request id, then look again.
+                await AuditAsync(ctx, KmsOutcome.Failure, KmsErrorCodes.Conflict).ConfigureAwait(false);
+                return await PurgeIfExpiredAsync(requestContext, current, CancellationToken.None).ConfigureAwait(false);
             }
 
             foreach (var material in key.KeyMaterials)

@@ -169,4 +169,6 @@ internal static class AuditRequestParameters
 [JsonSerializable(typeof(RetireGrantRequest))]
 [JsonSerializable(typeof(RevokeGrantRequest))]
 [JsonSerializable(typeof(SimulateAuthorizationRequest))]
+[JsonSerializable(typeof(GetKeyLastUsageRequest))]
+[JsonSerializable(typeof(GetUsageReportRequest))]
 internal sealed partial class AuditParametersJsonContext : JsonSerializerContext;

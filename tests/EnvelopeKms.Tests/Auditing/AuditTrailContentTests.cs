@@ -207,6 +207,7 @@ public sealed class AuditTrailContentTests
         "UntagResource" => ["keyId", "tagKeys"],
         "PutKeyPolicy" => ["keyId", "policy"],
         "SimulateAuthorization" => ["keyId", "operation"],
+        "GetUsageReport" => ["from", "to"],
         _ => ["keyId"],
     };
 }

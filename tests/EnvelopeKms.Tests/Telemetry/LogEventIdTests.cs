@@ -28,6 +28,8 @@ public sealed partial class LogEventIdTests
     {
         ["Log.AuditSuccess"] = "audit",
         ["Log.AuditFailure"] = "audit",
+        ["Log.AuditRecordLost"] = "audit",
+        ["Log.AuditFailOpenConfigured"] = "audit",
         ["Log.InMemoryStore"] = "key stores and root keys",
         ["Log.CreatedDevelopmentRootKey"] = "key stores and root keys",
         ["SqliteKeyStoreLog.ChangeWatcherFailed"] = "key stores and root keys",
