@@ -1273,7 +1273,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 : ctx.AuthorizationSummary,
             RecipientModuleId = ctx.RecipientAttestation?.ModuleId,
             RecipientImageSha384 = ctx.RecipientAttestation?.ImageSha384,
-            RequestParameters = AuditRequestParameters.Of(ctx.Request),
+            SourceRequest = ctx.Request,
             GrantId = ctx.GrantId,
             AuditFailOpen = _auditFailOpen,
             RecordsLost = recordsLost,

@@ -45,7 +45,28 @@ public sealed record KmsAuditEvent
     /// binary parameters (plaintext, messages, ciphertext, signatures, public keys), grant tokens and the
     /// caller are left out by rule; the encryption context has its own field.
     /// </summary>
-    public System.Text.Json.JsonElement? RequestParameters { get; init; }
+    public System.Text.Json.JsonElement? RequestParameters
+    {
+        get
+        {
+            if (_parameters is { } computed)
+            {
+                return computed.Value;
+            }
+
+            // Taken from the request on first read, so that sinks that never read them (the default
+            // ILogger sink) do not pay for the serialization on every call.
+            var parameters = new ParametersHolder(AuditRequestParameters.Of(SourceRequest));
+            return (Interlocked.CompareExchange(ref _parameters, parameters, null) ?? parameters).Value;
+        }
+
+        init => _parameters = new ParametersHolder(value);
+    }
+
+    /// <summary>The request the parameters are taken from when <see cref="RequestParameters"/> was not given.</summary>
+    internal KmsRequest? SourceRequest { get; init; }
+
+    private ParametersHolder? _parameters;
     /// <summary>The grant that allowed the operation, when a grant did.</summary>
     public string? GrantId { get; init; }
     /// <summary>
@@ -68,7 +89,12 @@ public sealed record KmsAuditEvent
     public string? RecipientImageSha384 { get; init; }
 }
 
-/// <summary>Receives audit events. The key manager awaits every write.</summary>
+/// <summary>
+/// Receives audit events. The key manager awaits every write, with a timeout
+/// (<see cref="EnvelopeKmsOptions.AuditWriteTimeout"/>) whose expiry cancels the token passed in. A sink
+/// that keeps events to process later should read <see cref="KmsAuditEvent.RequestParameters"/> during
+/// the write: they are taken from the caller's request object when first read.
+/// </summary>
 public interface IKmsAuditSink
 {
     /// <summary>Records one event.</summary>
@@ -136,3 +162,6 @@ internal static class AuditEventNames
     /// <summary>Whether the key manager did it by itself rather than for a caller's request.</summary>
     public static bool IsServiceEvent(KmsOperation operation) => operation is KmsOperation.RotateKey or KmsOperation.DeleteExpiredKey;
 }
+
+/// <summary>Holds computed request parameters, so that a record publishes them with one reference write.</summary>
+internal sealed record ParametersHolder(System.Text.Json.JsonElement? Value);
