@@ -83,6 +83,10 @@ public class EnvelopeBenchmarks
     [Params(64, 1024, 4096, 65536, 1048576)]
     public int Size { get; set; }
 
+    private Microsoft.Extensions.DependencyInjection.ServiceProvider _telemetry = null!;
+    private System.Diagnostics.Metrics.MeterListener _meterListener = null!;
+    private System.Diagnostics.ActivityListener _activityListener = null!;
+
     [GlobalSetup]
     public void Setup()
     {
@@ -91,13 +95,28 @@ public class EnvelopeBenchmarks
             throw new NotSupportedException("libsodium's AES-256-GCM needs AES-NI and CLMUL; this processor lacks them.");
         }
 
-        _kms = new KeyManager(new InMemoryKeyStore(), new StaticRootKeyProvider(RandomNumberGenerator.GetBytes(32)));
+        // Telemetry on, as in a host that exports it: a real IMeterFactory, and listeners enabled for the
+        // EnvelopeKms ActivitySource and meter, so the hot path is measured with everything listening.
+        _telemetry = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(Microsoft.Extensions.DependencyInjection.MetricsServiceExtensions.AddMetrics(new Microsoft.Extensions.DependencyInjection.ServiceCollection()));
+        var meterFactory = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(_telemetry);
+        _meterListener = new System.Diagnostics.Metrics.MeterListener { InstrumentPublished = (instrument, listener) => { if (instrument.Meter.Name == EnvelopeKms.Telemetry.EnvelopeKmsTelemetry.MeterName) { listener.EnableMeasurementEvents(instrument); } } };
+        _meterListener.SetMeasurementEventCallback<long>(static (_, _, _, _) => { });
+        _meterListener.SetMeasurementEventCallback<double>(static (_, _, _, _) => { });
+        _meterListener.Start();
+        _activityListener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == EnvelopeKms.Telemetry.EnvelopeKmsTelemetry.ActivitySourceName,
+            Sample = static (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(_activityListener);
+
+        _kms = new KeyManager(new InMemoryKeyStore(), new StaticRootKeyProvider(RandomNumberGenerator.GetBytes(32)), meterFactory: meterFactory);
         var keyId = _kms.CreateKeyAsync(new CreateKeyRequest()).GetAwaiter().GetResult().KeyMetadata.KeyId;
-        _sodiumEncryptor = new EnvelopeEncryptor(_kms, HotPathOptions(AeadBackend.Libsodium));
-        _platformEncryptor = new EnvelopeEncryptor(_kms, HotPathOptions(AeadBackend.Platform));
+        _sodiumEncryptor = new EnvelopeEncryptor(_kms, HotPathOptions(AeadBackend.Libsodium), meterFactory: meterFactory);
+        _platformEncryptor = new EnvelopeEncryptor(_kms, HotPathOptions(AeadBackend.Platform), meterFactory: meterFactory);
         _sodium = _sodiumEncryptor.CreateProtector(keyId, Context);
         _platform = _platformEncryptor.CreateProtector(keyId, Context);
-        _automaticEncryptor = new EnvelopeEncryptor(_kms, HotPathOptions(AeadBackend.Automatic));
+        _automaticEncryptor = new EnvelopeEncryptor(_kms, HotPathOptions(AeadBackend.Automatic), meterFactory: meterFactory);
         _automatic = _automaticEncryptor.CreateProtector(keyId, Context);
 
         _plaintext = RandomNumberGenerator.GetBytes(Size);
@@ -143,6 +162,9 @@ public class EnvelopeBenchmarks
         _platformEncryptor.Dispose();
         _automaticEncryptor.Dispose();
         _kms.Dispose();
+        _meterListener.Dispose();
+        _activityListener.Dispose();
+        _telemetry.Dispose();
         _aes.Dispose();
         _nsecKey.Dispose();
         foreach (var aes in _threadAes)
