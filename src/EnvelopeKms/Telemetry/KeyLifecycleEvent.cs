@@ -22,6 +22,8 @@ public enum KeyLifecycleEventType
     /// Reserved: imported key material arrives with issue 9, and this version raises no event of this type.
     /// </summary>
     ImportedMaterialExpiring,
+    /// <summary>Imported key material reached its <c>ValidTo</c> and was deleted (CloudTrail's <c>DeleteExpiredKeyMaterial</c>); the key needs a re-import.</summary>
+    ImportedMaterialExpired,
 }
 
 /// <summary>What started a rotation.</summary>
