@@ -110,6 +110,22 @@ public interface IKeyManager
     /// <summary>Whether a key rotates automatically, its period and next rotation date (<c>GetKeyRotationStatus</c>).</summary>
     Task<GetKeyRotationStatusResponse> GetKeyRotationStatusAsync(GetKeyRotationStatusRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>Returns a one-time RSA wrapping public key and import token (valid 24 hours) for importing material into an <c>EXTERNAL</c> key (<c>GetParametersForImport</c>).</summary>
+    Task<GetParametersForImportResponse> GetParametersForImportAsync(GetParametersForImportRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Imports wrapped key material into an <c>EXTERNAL</c> key, or re-imports the same material (<c>ImportKeyMaterial</c>); a key in <c>PendingImport</c> becomes <c>Enabled</c>.</summary>
+    Task<ImportKeyMaterialResponse> ImportKeyMaterialAsync(ImportKeyMaterialRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes imported key material; the key becomes <c>PendingImport</c> until the same material is imported again (<c>DeleteImportedKeyMaterial</c>).</summary>
+    Task<DeleteImportedKeyMaterialResponse> DeleteImportedKeyMaterialAsync(DeleteImportedKeyMaterialRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every imported key material whose <c>ValidTo</c> passed, making their keys <c>PendingImport</c>;
+    /// returns how many keys changed. Expiry is also applied before a key's next use: this is for hosts that
+    /// want it on time on keys nobody uses.
+    /// </summary>
+    Task<int> ExpireImportedKeyMaterialAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Rotates a symmetric encryption key now, at most 25 times per key (<c>RotateKeyOnDemand</c>); the automatic schedule is unchanged.</summary>
     Task<RotateKeyOnDemandResponse> RotateKeyOnDemandAsync(RotateKeyOnDemandRequest request, CancellationToken cancellationToken = default);
 

@@ -1363,6 +1363,10 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         _relayedFingerprints.TryAdd(key.KeyId, KeyFingerprint.Of(key));
+
+        // Imported material past its ValidTo is deleted before the key is used (KeyManager.Import.cs).
+        key = await ExpireImportedMaterialIfDueAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+
         return await ApplyDueRotationAsync(ctx, key, cancellationToken).ConfigureAwait(false);
     }
 

@@ -107,6 +107,10 @@ internal static class AuditRequestParameters
         options.Converters.Add(new KmsNameConverter<DataKeyPairSpec>(static v => v.ToKmsName()));
         options.Converters.Add(new KmsNameConverter<KeyEncryptionMechanism>(static v => v.ToKmsName()));
         options.Converters.Add(new KmsNameConverter<IncludeKeyMaterial>(static v => v == IncludeKeyMaterial.AllKeyMaterial ? "ALL_KEY_MATERIAL" : "ROTATIONS_ONLY"));
+        options.Converters.Add(new KmsNameConverter<WrappingKeySpec>(static v => v.ToKmsName()));
+        options.Converters.Add(new KmsNameConverter<ImportWrappingAlgorithm>(static v => v.ToKmsName()));
+        options.Converters.Add(new KmsNameConverter<ExpirationModel>(static v => v.ToKmsName()));
+        options.Converters.Add(new KmsNameConverter<ImportType>(static v => v.ToKmsName()));
         options.Converters.Add(new JsonStringEnumConverter<GrantOperation>());
         options.Converters.Add(new JsonStringEnumConverter<KmsOperation>());
         options.MakeReadOnly();
@@ -158,6 +162,9 @@ internal static class AuditRequestParameters
 [JsonSerializable(typeof(DisableKeyRotationRequest))]
 [JsonSerializable(typeof(GetKeyRotationStatusRequest))]
 [JsonSerializable(typeof(RotateKeyOnDemandRequest))]
+[JsonSerializable(typeof(GetParametersForImportRequest))]
+[JsonSerializable(typeof(ImportKeyMaterialRequest))]
+[JsonSerializable(typeof(DeleteImportedKeyMaterialRequest))]
 [JsonSerializable(typeof(ListKeyRotationsRequest))]
 [JsonSerializable(typeof(GenerateDataKeyPairRequest))]
 [JsonSerializable(typeof(PutKeyPolicyRequest))]

@@ -160,7 +160,7 @@ internal static class AuditEventNames
     }
 
     /// <summary>Whether the key manager did it by itself rather than for a caller's request.</summary>
-    public static bool IsServiceEvent(KmsOperation operation) => operation is KmsOperation.RotateKey or KmsOperation.DeleteExpiredKey;
+    public static bool IsServiceEvent(KmsOperation operation) => operation is KmsOperation.RotateKey or KmsOperation.DeleteExpiredKey or KmsOperation.DeleteExpiredKeyMaterial;
 }
 
 /// <summary>Holds computed request parameters, so that a record publishes them with one reference write.</summary>

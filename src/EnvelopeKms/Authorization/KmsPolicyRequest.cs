@@ -27,6 +27,7 @@ internal sealed class KmsPolicyRequest : PolicyRequest
         KmsOperation.DeleteExpiredKey => "kms:ScheduleKeyDeletion",
         KmsOperation.SimulateAuthorization => "kms:GetKeyPolicy",
         KmsOperation.RotateKey => "kms:RotateKeyOnDemand",
+        KmsOperation.DeleteExpiredKeyMaterial => "kms:DeleteImportedKeyMaterial",
         _ => ActionNames[(int)operation] ??= "kms:" + operation,
     };
 

@@ -553,6 +553,45 @@ public sealed class KmsXksKeyAlreadyInUseException : KmsException
     public override string ErrorCode => KmsErrorCodes.XksKeyAlreadyInUse;
 }
 
+/// <summary>The import token is more than 24 hours old: call <c>GetParametersForImport</c> again. Error code <c>ExpiredImportTokenException</c>.</summary>
+public sealed class KmsExpiredImportTokenException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsExpiredImportTokenException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsExpiredImportTokenException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.ExpiredImportToken;
+}
+
+/// <summary>The import token is malformed, was not issued by this key manager, was issued for another key, or was already used. Error code <c>InvalidImportTokenException</c>.</summary>
+public sealed class KmsInvalidImportTokenException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsInvalidImportTokenException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsInvalidImportTokenException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.InvalidImportToken;
+}
+
+/// <summary>The imported key material is not valid for the key (wrong length) or is not the material the key had before. Error code <c>IncorrectKeyMaterialException</c>.</summary>
+public sealed class KmsIncorrectKeyMaterialException : KmsException
+{
+    /// <summary>Initializes the exception with a message that names the problem.</summary>
+    public KmsIncorrectKeyMaterialException(string message) : base(message) { }
+
+    /// <summary>Initializes the exception with a message and the underlying cause.</summary>
+    public KmsIncorrectKeyMaterialException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <inheritdoc />
+    public override string ErrorCode => KmsErrorCodes.IncorrectKeyMaterial;
+}
+
 /// <summary>The stable error codes of <see cref="KmsException"/>, as AWS KMS names them.</summary>
 public static class KmsErrorCodes
 {
@@ -636,4 +675,10 @@ public static class KmsErrorCodes
     public const string XksKeyInvalidConfiguration = "XksKeyInvalidConfigurationException";
     /// <summary><c>XksKeyAlreadyInUseException</c>.</summary>
     public const string XksKeyAlreadyInUse = "XksKeyAlreadyInUseException";
+    /// <summary><c>ExpiredImportTokenException</c>.</summary>
+    public const string ExpiredImportToken = "ExpiredImportTokenException";
+    /// <summary><c>InvalidImportTokenException</c>.</summary>
+    public const string InvalidImportToken = "InvalidImportTokenException";
+    /// <summary><c>IncorrectKeyMaterialException</c>.</summary>
+    public const string IncorrectKeyMaterial = "IncorrectKeyMaterialException";
 }

@@ -77,6 +77,9 @@ public static class KeyStateRules
         [KmsOperation.RevokeGrant] =                   [A,      A,       A,      A,      A,      A,       A,       A],
         [KmsOperation.SimulateAuthorization] =         [A,      A,       A,      A,      A,      A,       A,       A],
         [KmsOperation.GetKeyLastUsage] =               [A,      A,       A,      A,      A,      A,       A,       A],
+        [KmsOperation.GetParametersForImport] =        [A,      A,       X,      A,      X,      X,       X,       X],
+        [KmsOperation.ImportKeyMaterial] =             [A,      A,       X,      A,      X,      X,       X,       X],
+        [KmsOperation.DeleteImportedKeyMaterial] =     [A,      A,       X,      A,      X,      X,       X,       X],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>

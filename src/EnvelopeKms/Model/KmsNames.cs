@@ -93,6 +93,41 @@ public static class KmsNames
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 
+    /// <summary>Returns the AWS KMS name of a wrapping key spec.</summary>
+    public static string ToKmsName(this WrappingKeySpec value) => value switch
+    {
+        WrappingKeySpec.Rsa2048 => "RSA_2048",
+        WrappingKeySpec.Rsa3072 => "RSA_3072",
+        WrappingKeySpec.Rsa4096 => "RSA_4096",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of an import wrapping algorithm.</summary>
+    public static string ToKmsName(this ImportWrappingAlgorithm value) => value switch
+    {
+        ImportWrappingAlgorithm.RsaesOaepSha1 => "RSAES_OAEP_SHA_1",
+        ImportWrappingAlgorithm.RsaesOaepSha256 => "RSAES_OAEP_SHA_256",
+        ImportWrappingAlgorithm.RsaAesKeyWrapSha1 => "RSA_AES_KEY_WRAP_SHA_1",
+        ImportWrappingAlgorithm.RsaAesKeyWrapSha256 => "RSA_AES_KEY_WRAP_SHA_256",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of an expiration model.</summary>
+    public static string ToKmsName(this ExpirationModel value) => value switch
+    {
+        ExpirationModel.KeyMaterialExpires => "KEY_MATERIAL_EXPIRES",
+        ExpirationModel.KeyMaterialDoesNotExpire => "KEY_MATERIAL_DOES_NOT_EXPIRE",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    /// <summary>Returns the AWS KMS name of an import type.</summary>
+    public static string ToKmsName(this ImportType value) => value switch
+    {
+        ImportType.NewKeyMaterial => "NEW_KEY_MATERIAL",
+        ImportType.ExistingKeyMaterial => "EXISTING_KEY_MATERIAL",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
     /// <summary>Returns the AWS KMS name of a key origin.</summary>
     public static string ToKmsName(this KeyOrigin value) => value switch
     {

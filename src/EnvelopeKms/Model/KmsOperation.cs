@@ -103,6 +103,14 @@ public enum KmsOperation
     GetKeyLastUsage,
     /// <summary>EnvelopeKms's <c>GetUsageReport</c> (no KMS API): request counts and their price on AWS KMS over a period; on no key, needs <c>kms:GetUsageReport</c>.</summary>
     GetUsageReport,
+    /// <summary><c>GetParametersForImport</c>: a wrapping public key and import token for an <c>EXTERNAL</c> key.</summary>
+    GetParametersForImport,
+    /// <summary><c>ImportKeyMaterial</c>.</summary>
+    ImportKeyMaterial,
+    /// <summary><c>DeleteImportedKeyMaterial</c>.</summary>
+    DeleteImportedKeyMaterial,
+    /// <summary>The key manager deleted imported key material whose <c>ValidTo</c> passed (CloudTrail's <c>DeleteExpiredKeyMaterial</c> service event); not a request.</summary>
+    DeleteExpiredKeyMaterial,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

@@ -395,6 +395,12 @@ public static class KeyStoreSnapshot
         for (var i = 0; i < materials.Length; i++)
         {
             var record = key.KeyMaterials[i];
+            if (record.WrappedMaterial.Length == 0)
+            {
+                materials[i] = record; // Imported material that expired or was deleted: nothing to rewrap.
+                continue;
+            }
+
             var associatedData = KeyManager.WrapAssociatedData(key, record.KeyMaterialId);
             var length = from.GetUnwrappedLength(record.WrappedMaterial);
             if (length < 0)

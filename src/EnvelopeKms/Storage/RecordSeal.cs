@@ -165,8 +165,32 @@ internal static class RecordSeal
             Add(buffer, key.Policy);
         }
 
+        // Imported key material (added with BYOK) extends the encoding the same way, only when present.
+        if (HasImportFields(key))
+        {
+            Add(buffer, ImportLabel);
+            Add(buffer, key.KeyMaterials.Count);
+            foreach (var material in key.KeyMaterials)
+            {
+                Add(buffer, material.Imported ? 1 : 0);
+                Add(buffer, material.ValidTo);
+                Add(buffer, material.Description);
+            }
+
+            var used = key.UsedImportTokens ?? [];
+            Add(buffer, used.Count);
+            foreach (var token in used)
+            {
+                Add(buffer, token.TokenId);
+                Add(buffer, token.ValidTo);
+            }
+        }
+
         return buffer;
     }
+
+    private static bool HasImportFields(KeyRecord key)
+        => key.UsedImportTokens is not null || key.KeyMaterials.Any(m => m.Imported || m.ValidTo is not null || m.Description is not null);
 
     private static bool HasRotationFields(KeyRecord key)
     {
@@ -244,6 +268,7 @@ internal static class RecordSeal
     private const string AliasLabel = "EnvelopeKms alias record v1";
     private const string RotationLabel = "EnvelopeKms key record rotation extension v1";
     private const string PolicyLabel = "EnvelopeKms key record policy extension v1";
+    private const string ImportLabel = "EnvelopeKms key record import extension v1";
     private const string GrantLabel = "EnvelopeKms grant record v1";
 
     /// <summary>Buffers larger than this (a key with very many materials or tags) are not kept per thread.</summary>

@@ -45,6 +45,9 @@ public sealed record KeyRecord
     public string? CurrentKeyMaterialId { get; init; }
     /// <summary>Every material version the key has; old ones stay to decrypt old ciphertexts.</summary>
     public IReadOnlyList<KeyMaterialRecord> KeyMaterials { get; init; } = [];
+    /// <summary>Import tokens used on this key that have not expired yet (an import token is usable once).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public IReadOnlyList<UsedImportToken>? UsedImportTokens { get; init; }
     /// <summary>
     /// The root key's seal over every other field (except <see cref="Version"/>), written by the key
     /// manager and checked on every read; stores keep it as given. See <c>docs/storage.md</c>.
@@ -72,6 +75,28 @@ public sealed record KeyMaterialRecord
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long EncryptionsReserved { get; init; }
+    /// <summary>
+    /// For imported material: when it expires (<see langword="null"/>: it does not). Imported material
+    /// that expired or was deleted keeps its record with an empty <see cref="WrappedMaterial"/>, so that
+    /// the same material can be imported again.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public DateTimeOffset? ValidTo { get; init; }
+    /// <summary>For imported material: the <c>KeyMaterialDescription</c> given at import.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public string? Description { get; init; }
+    /// <summary>Whether the material was imported (the key's origin is <c>EXTERNAL</c>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Imported { get; init; }
+}
+
+/// <summary>An import token already used on a key, kept until it would have expired, so that it cannot be used again.</summary>
+public sealed record UsedImportToken
+{
+    /// <summary>The token's id: 32 lowercase hex characters.</summary>
+    public required string TokenId { get; init; }
+    /// <summary>When the token expires; the entry is dropped after.</summary>
+    public required DateTimeOffset ValidTo { get; init; }
 }
 
 /// <summary>The stored form of an alias.</summary>

@@ -19,9 +19,11 @@ public enum KeyLifecycleEventType
     KeyDeleted,
     /// <summary>
     /// Imported key material is about to expire (KMS's "KMS Imported Key Material Expiration").
-    /// Reserved: imported key material arrives with issue 9, and this version raises no event of this type.
+    /// Reserved: this version raises no event of this type (see <see cref="ImportedMaterialExpired"/>).
     /// </summary>
     ImportedMaterialExpiring,
+    /// <summary>Imported key material reached its <c>ValidTo</c> and was deleted (CloudTrail's <c>DeleteExpiredKeyMaterial</c>); the key needs a re-import.</summary>
+    ImportedMaterialExpired,
 }
 
 /// <summary>What started a rotation.</summary>

@@ -208,6 +208,8 @@ public sealed class AuditTrailContentTests
         "PutKeyPolicy" => ["keyId", "policy"],
         "SimulateAuthorization" => ["keyId", "operation"],
         "GetUsageReport" => ["from", "to"],
+        "GetParametersForImport" => ["keyId", "wrappingAlgorithm", "wrappingKeySpec"],
+        "ImportKeyMaterial" => ["keyId", "validTo", "keyMaterialDescription"],
         _ => ["keyId"],
     };
 }

@@ -10,7 +10,7 @@ namespace EnvelopeKms.Tests.Documentation;
 
 /// <summary>
 /// The code examples of README.md live in the regions <c>readme-di</c>, <c>readme-console</c>,
-/// <c>readme-envelope</c>, <c>readme-data-key-pair</c>, <c>readme-rotation</c> and <c>readme-usage</c> below: tests run them, another checks that README.md shows exactly this code.
+/// <c>readme-envelope</c>, <c>readme-data-key-pair</c>, <c>readme-rotation</c>, <c>readme-byok</c> and <c>readme-usage</c> below: tests run them, another checks that README.md shows exactly this code.
 /// </summary>
 public sealed class ReadmeExampleTests : IDisposable
 {
@@ -213,6 +213,39 @@ public sealed class ReadmeExampleTests : IDisposable
     }
 
     [Fact]
+    public async Task The_readme_byok_example_imports_material_that_encrypts_and_expires()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var services = new ServiceCollection();
+        services.AddEnvelopeKms(builder => builder.UseInMemoryKeyStore());
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        var kms = provider.GetRequiredService<IKeyManager>();
+        var myAes256Key = RandomNumberGenerator.GetBytes(32);
+
+#pragma warning disable xUnit1051
+        #region readme-byok
+        var key = (await kms.CreateKeyAsync(new CreateKeyRequest { Origin = KeyOrigin.External })).KeyMetadata; // PendingImport
+        var p = await kms.GetParametersForImportAsync(new GetParametersForImportRequest
+        {
+            KeyId = key.KeyId, WrappingKeySpec = WrappingKeySpec.Rsa3072, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256,
+        });
+        using var rsa = RSA.Create();
+        rsa.ImportSubjectPublicKeyInfo(p.PublicKey, out _);
+        await kms.ImportKeyMaterialAsync(new ImportKeyMaterialRequest
+        {
+            KeyId = key.KeyId, ImportToken = p.ImportToken,
+            EncryptedKeyMaterial = rsa.Encrypt(myAes256Key, RSAEncryptionPadding.OaepSHA256),
+            ExpirationModel = ExpirationModel.KeyMaterialExpires, ValidTo = DateTimeOffset.UtcNow.AddDays(90),
+        }); // Enabled until ValidTo, then PendingImport until the same material is imported again
+        #endregion
+#pragma warning restore xUnit1051
+
+        Assert.Equal(KeyState.Enabled, (await kms.DescribeKeyAsync(new DescribeKeyRequest { KeyId = key.KeyId }, ct)).KeyMetadata.KeyState);
+        var blob = (await kms.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = "byok"u8.ToArray() }, ct)).CiphertextBlob;
+        Assert.Equal("byok"u8.ToArray(), await kms.DecryptAsync(blob, null, ct));
+    }
+
+    [Fact]
     public async Task The_readme_rotation_example_rotates_and_old_ciphertexts_still_decrypt()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -311,6 +344,7 @@ public sealed class ReadmeExampleTests : IDisposable
     [InlineData("readme-console")]
     [InlineData("readme-envelope")]
     [InlineData("readme-rotation")]
+    [InlineData("readme-byok")]
     [InlineData("readme-data-key-pair")]
     public void The_readme_shows_exactly_the_code_of_the_tested_region(string region)
     {

@@ -34,7 +34,7 @@ public sealed class AuthorizationAndAuditTests
     {
         var methods = typeof(IKeyManager).GetMethods()
             .Select(m => m.Name.Replace("Async", "", StringComparison.Ordinal))
-            .Where(n => n is not "PurgeExpiredKeys" and not "RotateDueKeys");
+            .Where(n => n is not "PurgeExpiredKeys" and not "RotateDueKeys" and not "ExpireImportedKeyMaterial");
 
         Assert.Equal(methods.Order(StringComparer.Ordinal), OperationCatalog.Operations.Keys.Order(StringComparer.Ordinal));
     }
@@ -246,6 +246,12 @@ public sealed class AuthorizationAndAuditTests
         {
             Assert.Equal(catalog.SigningKey.CurrentKeyMaterialId, audit.KeyMaterialId);
             Assert.Null(audit.EncryptionContext);
+        }
+        else if (operation is "ImportKeyMaterial" or "DeleteImportedKeyMaterial")
+        {
+            // The imported (or deleted) material, which is the key's current one.
+            Assert.Equal((await catalog.Api.DescribeAsync(catalog.KeyFor(operation).KeyId)).CurrentKeyMaterialId, audit.KeyMaterialId);
+            Assert.NotNull(audit.KeyMaterialId);
         }
         else if (operation == "CreateKey")
         {

@@ -1,4 +1,5 @@
 using EnvelopeKms.KeyManagement;
+using EnvelopeKms.Tests.Import;
 using EnvelopeKms.Tests.Infrastructure;
 
 namespace EnvelopeKms.Tests.KeyManagement;
@@ -29,7 +30,8 @@ public sealed class KeyStateTableTests
     {
         using var kms = new TestKeyManager();
         var km = kms.Api();
-        var scene = await SceneAsync(kms, state, hmac: operation is KmsOperation.GenerateMac or KmsOperation.VerifyMac, signing: operation is KmsOperation.Sign or KmsOperation.Verify or KmsOperation.GetPublicKey, agreement: operation is KmsOperation.DeriveSharedSecret, kem: operation is KmsOperation.Decapsulate or KmsOperation.Encapsulate);
+        var scene = await SceneAsync(kms, state, hmac: operation is KmsOperation.GenerateMac or KmsOperation.VerifyMac, signing: operation is KmsOperation.Sign or KmsOperation.Verify or KmsOperation.GetPublicKey, agreement: operation is KmsOperation.DeriveSharedSecret, kem: operation is KmsOperation.Decapsulate or KmsOperation.Encapsulate,
+            import: operation is KmsOperation.GetParametersForImport or KmsOperation.ImportKeyMaterial or KmsOperation.DeleteImportedKeyMaterial);
         var before = await kms.Store.GetKeyAsync(scene.Subject.KeyId, Kms.Ct);
         var eventsBefore = kms.Audit.Events.Count;
 
@@ -67,7 +69,7 @@ public sealed class KeyStateTableTests
     [Fact]
     public void The_table_has_a_row_for_every_operation_on_an_existing_key_and_none_for_the_others()
     {
-        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey, KmsOperation.ListRetirableGrants, KmsOperation.GetUsageReport];
+        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey, KmsOperation.ListRetirableGrants, KmsOperation.GetUsageReport, KmsOperation.DeleteExpiredKeyMaterial];
 
         Assert.Equal(Enum.GetValues<KmsOperation>().Except(onNoKey).Order(), KeyStateRules.Operations.Order());
         Assert.Equal(KeyStateRules.Operations.Count * KeyStateRules.States.Count, KeyStateRules.Table.Count());
@@ -102,9 +104,13 @@ public sealed class KeyStateTableTests
     }
 
     /// <summary>The key under test in the requested state, a ciphertext naming it, and an enabled helper key.</summary>
-    private sealed record Scene(KeyMetadata Subject, byte[] SubjectBlob, KeyMetadata Helper, byte[] HelperBlob, string GrantId);
+    private sealed record Scene(KeyMetadata Subject, byte[] SubjectBlob, KeyMetadata Helper, byte[] HelperBlob, string GrantId)
+    {
+        /// <summary>Import parameters for the subject, fetched before it was put into its state (import scenes only).</summary>
+        public GetParametersForImportResponse ImportParameters { get; init; } = null!;
+    }
 
-    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state, bool hmac = false, bool signing = false, bool agreement = false, bool kem = false)
+    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state, bool hmac = false, bool signing = false, bool agreement = false, bool kem = false, bool import = false)
     {
         var km = kms.Api();
         var helper = await km.NewKeyAsync("helper");
@@ -113,7 +119,19 @@ public sealed class KeyStateTableTests
 
         KeyMetadata subject;
         byte[] subjectBlob;
-        if (hmac)
+        if (import)
+        {
+            // An EXTERNAL subject with imported material; in PendingImport, its material was deleted (so that it can be re-imported).
+            subject = await km.NewKeyAsync("subject", KeyOrigin.External);
+            await km.ImportAsync(subject.KeyId, OperationCatalog.ImportMaterial);
+            if (state == KeyState.PendingImport)
+            {
+                await km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { KeyId = subject.KeyId }, Kms.Ct);
+            }
+
+            subjectBlob = Kms.WithHeaderKeyId(helperBlob, subject.KeyId);
+        }
+        else if (hmac)
         {
             // An HMAC subject (the MAC operations need one); it has no ciphertexts, so it gets a helper ciphertext whose header names it.
             var origin = state == KeyState.PendingImport ? KeyOrigin.External : KeyOrigin.AwsKms;
@@ -153,6 +171,12 @@ public sealed class KeyStateTableTests
             subjectBlob = await km.EncryptBlobAsync(subject.KeyId, Kms.Utf8("subject data"));
         }
 
+        GetParametersForImportResponse? importParameters = null;
+        if (import)
+        {
+            importParameters = await km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = subject.KeyId, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, Kms.Ct);
+        }
+
         await km.CreateAliasAsync(SubjectAlias, subject.KeyId);
         await km.TagResourceAsync(new TagResourceRequest { KeyId = subject.KeyId, Tags = [new KeyTag("existing", "tag")] }, Kms.Ct);
         var grant = await km.CreateGrantAsync(new CreateGrantRequest { KeyId = subject.KeyId, GranteePrincipal = "arn:aws:iam::111122223333:role/grantee", Operations = [GrantOperation.DescribeKey] }, Kms.Ct);
@@ -174,7 +198,7 @@ public sealed class KeyStateTableTests
         }
 
         Assert.Equal(state, (await km.DescribeAsync(subject.KeyId)).KeyState);
-        return new Scene(subject, subjectBlob, helper, helperBlob, grant.GrantId);
+        return new Scene(subject, subjectBlob, helper, helperBlob, grant.GrantId) { ImportParameters = importParameters! };
     }
 
     private static Func<Task> Invoke(IKeyManager km, KmsOperation operation, Scene scene)
@@ -224,6 +248,14 @@ public sealed class KeyStateTableTests
             KmsOperation.RevokeGrant => () => km.RevokeGrantAsync(new RevokeGrantRequest { KeyId = id, GrantId = scene.GrantId }, Kms.Ct),
             KmsOperation.SimulateAuthorization => () => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = id, Principal = new CallerIdentity("arn:aws:iam::111122223333:role/app"), Operation = KmsOperation.Encrypt }, Kms.Ct),
             KmsOperation.GetKeyLastUsage => () => km.GetKeyLastUsageAsync(new GetKeyLastUsageRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.GetParametersForImport => () => km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = id, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, Kms.Ct),
+            KmsOperation.ImportKeyMaterial => async () =>
+            {
+                // A token from a key in a usable state, so that the call reaches the subject's state check.
+                var token = scene.ImportParameters;
+                await km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest { KeyId = id, ImportToken = token.ImportToken, EncryptedKeyMaterial = Import.ImportSupport.Wrap(token.PublicKey, ImportWrappingAlgorithm.RsaesOaepSha256, OperationCatalog.ImportMaterial), ExpirationModel = ExpirationModel.KeyMaterialDoesNotExpire }, Kms.Ct);
+            },
+            KmsOperation.DeleteImportedKeyMaterial => () => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { KeyId = id }, Kms.Ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "No invocation for this operation; add one."),
         };
     }

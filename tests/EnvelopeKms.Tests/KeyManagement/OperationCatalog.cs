@@ -1,3 +1,4 @@
+using EnvelopeKms.Tests.Import;
 using EnvelopeKms.Tests.Infrastructure;
 
 namespace EnvelopeKms.Tests.KeyManagement;
@@ -63,6 +64,9 @@ internal sealed class OperationCatalog : IDisposable
         ["SimulateAuthorization"] = KmsOperation.SimulateAuthorization,
         ["GetKeyLastUsage"] = KmsOperation.GetKeyLastUsage,
         ["GetUsageReport"] = KmsOperation.GetUsageReport,
+        ["GetParametersForImport"] = KmsOperation.GetParametersForImport,
+        ["ImportKeyMaterial"] = KmsOperation.ImportKeyMaterial,
+        ["DeleteImportedKeyMaterial"] = KmsOperation.DeleteImportedKeyMaterial,
     };
 
     /// <summary>The grantee of the catalog's grant.</summary>
@@ -124,9 +128,20 @@ internal sealed class OperationCatalog : IDisposable
         return peer.ExportSubjectPublicKeyInfo();
     }
 
+    /// <summary>An EXTERNAL key in PendingImport that GetParametersForImport and ImportKeyMaterial run on.</summary>
+    public KeyMetadata ImportKey { get; private init; } = null!;
+
+    /// <summary>An EXTERNAL key with imported material that DeleteImportedKeyMaterial runs on.</summary>
+    public KeyMetadata ImportedKey { get; private init; } = null!;
+
+    /// <summary>An import token for <see cref="ImportKey"/> and material wrapped to its public key.</summary>
+    public (byte[] Token, byte[] EncryptedMaterial) ImportParameters { get; private init; }
+
     /// <summary>The key an operation of the catalog names: the HMAC key for the MAC operations, the signing key for the signing ones, the main key otherwise.</summary>
     public KeyMetadata KeyFor(string operation)
-        => operation is "GenerateMac" or "VerifyMac" ? MacKey
+        => operation is "GetParametersForImport" or "ImportKeyMaterial" ? ImportKey
+        : operation == "DeleteImportedKeyMaterial" ? ImportedKey
+        : operation is "GenerateMac" or "VerifyMac" ? MacKey
         : SigningOperations.Contains(operation) ? SigningKey
         : operation == "DeriveSharedSecret" ? AgreementKey
         : KemOperations.Contains(operation) ? KemKey
@@ -136,6 +151,9 @@ internal sealed class OperationCatalog : IDisposable
 
     /// <summary>A grant on the main key for <see cref="Grantee"/> (Decrypt and RetireGrant), retirable by the root principal.</summary>
     public string GrantId { get; private init; } = null!;
+
+    /// <summary>The 256-bit material the catalog imports.</summary>
+    public static readonly byte[] ImportMaterial = [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
 
     public static TheoryData<string> OperationNames => [.. Operations.Keys];
 
@@ -154,7 +172,19 @@ internal sealed class OperationCatalog : IDisposable
         var agreementKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "agreement", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.KeyAgreement }, KeyManagement.Kms.Ct)).KeyMetadata;
         var kemKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "kem", KeySpec = KeySpec.MlKem768, KeyUsage = KeyUsage.EncapsulateDecapsulate }, KeyManagement.Kms.Ct)).KeyMetadata;
         var grant = await km.CreateGrantAsync(new CreateGrantRequest { KeyId = key.KeyId, GranteePrincipal = Grantee, RetiringPrincipal = KeyManagement.Kms.RootArn, Operations = [GrantOperation.Decrypt, GrantOperation.RetireGrant] }, KeyManagement.Kms.Ct);
-        return new OperationCatalog(kms, key, other, blob, macKey, signingKey) { AgreementKey = agreementKey, KemKey = kemKey, GrantId = grant.GrantId };
+        var importKey = await km.NewKeyAsync("import", KeyOrigin.External);
+        var importParameters = await km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = importKey.KeyId, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, KeyManagement.Kms.Ct);
+        var importedKey = await km.NewKeyAsync("imported", KeyOrigin.External);
+        await km.ImportAsync(importedKey.KeyId, ImportMaterial);
+        return new OperationCatalog(kms, key, other, blob, macKey, signingKey)
+        {
+            AgreementKey = agreementKey,
+            KemKey = kemKey,
+            GrantId = grant.GrantId,
+            ImportKey = importKey,
+            ImportedKey = importedKey,
+            ImportParameters = (importParameters.ImportToken, Import.ImportSupport.Wrap(importParameters.PublicKey, ImportWrappingAlgorithm.RsaesOaepSha256, ImportMaterial)),
+        };
     }
 
     /// <summary>Runs a successful call of <paramref name="operation"/> on the main key (ScheduleKeyDeletion before CancelKeyDeletion is the caller's business).</summary>
@@ -212,6 +242,9 @@ internal sealed class OperationCatalog : IDisposable
             "SimulateAuthorization" => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { Caller = caller, KeyId = id, Principal = new CallerIdentity(Grantee), Operation = KmsOperation.Decrypt, EncryptionContext = Context }, ct),
             "GetKeyLastUsage" => km.GetKeyLastUsageAsync(new GetKeyLastUsageRequest { Caller = caller, KeyId = id }, ct),
             "GetUsageReport" => km.GetUsageReportAsync(new GetUsageReportRequest { Caller = caller, From = Kms.Clock.GetUtcNow().AddDays(-1), To = Kms.Clock.GetUtcNow().AddDays(1) }, ct),
+            "GetParametersForImport" => km.GetParametersForImportAsync(new GetParametersForImportRequest { Caller = caller, KeyId = ImportKey.KeyId, WrappingAlgorithm = ImportWrappingAlgorithm.RsaAesKeyWrapSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, ct),
+            "ImportKeyMaterial" => km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest { Caller = caller, KeyId = ImportKey.KeyId, ImportToken = ImportParameters.Token, EncryptedKeyMaterial = ImportParameters.EncryptedMaterial, ValidTo = Kms.Clock.GetUtcNow().AddDays(30), KeyMaterialDescription = "catalog" }, ct),
+            "DeleteImportedKeyMaterial" => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { Caller = caller, KeyId = ImportedKey.KeyId }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -272,6 +305,9 @@ internal sealed class OperationCatalog : IDisposable
             "SimulateAuthorization" => (() => km.SimulateAuthorizationAsync(new SimulateAuthorizationRequest { KeyId = id, Principal = new CallerIdentity(Grantee), Operation = (KmsOperation)999 }, ct), "ValidationException"),
             "GetKeyLastUsage" => (() => km.GetKeyLastUsageAsync(new GetKeyLastUsageRequest { KeyId = missing }, ct), "NotFoundException"),
             "GetUsageReport" => (() => km.GetUsageReportAsync(new GetUsageReportRequest { From = Kms.Clock.GetUtcNow(), To = Kms.Clock.GetUtcNow() }, ct), "ValidationException"),
+            "GetParametersForImport" => (() => km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = id, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, ct), "UnsupportedOperationException"),
+            "ImportKeyMaterial" => (() => km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest { KeyId = ImportKey.KeyId, ImportToken = ImportParameters.Token, EncryptedKeyMaterial = ImportParameters.EncryptedMaterial, ValidTo = Kms.Clock.GetUtcNow().AddDays(366) }, ct), "ValidationException"),
+            "DeleteImportedKeyMaterial" => (() => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { KeyId = id }, ct), "UnsupportedOperationException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
