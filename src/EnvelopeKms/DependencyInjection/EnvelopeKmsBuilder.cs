@@ -261,9 +261,11 @@ public sealed class EnvelopeKmsBuilder
 
     /// <summary>
     /// Runs key maintenance in the background of a host: every <paramref name="interval"/> (one hour by
-    /// default) the due automatic rotations are applied (<see cref="IKeyManager.RotateDueKeysAsync"/>) and
-    /// keys past their deletion date are purged (<see cref="IKeyManager.PurgeExpiredKeysAsync"/>). Optional:
-    /// both also happen before a key's next use; this makes them happen on time for keys nobody uses.
+    /// default) imported key material past its <c>ValidTo</c> is deleted
+    /// (<see cref="IKeyManager.ExpireImportedKeyMaterialAsync"/>), the due automatic rotations are applied
+    /// (<see cref="IKeyManager.RotateDueKeysAsync"/>) and keys past their deletion date are purged
+    /// (<see cref="IKeyManager.PurgeExpiredKeysAsync"/>). Optional: all three also happen before a key's
+    /// next use; this makes them happen on time for keys nobody uses.
     /// </summary>
     public EnvelopeKmsBuilder AddKeyMaintenanceService(TimeSpan? interval = null)
     {

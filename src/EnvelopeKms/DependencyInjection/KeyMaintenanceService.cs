@@ -26,6 +26,8 @@ internal sealed partial class KeyMaintenanceService(IKeyManager keyManager, Time
     {
         try
         {
+            // Imported material past its ValidTo first: an expired key must not be rotated or used.
+            await keyManager.ExpireImportedKeyMaterialAsync(cancellationToken).ConfigureAwait(false);
             var rotated = await keyManager.RotateDueKeysAsync(cancellationToken).ConfigureAwait(false);
             var purged = await keyManager.PurgeExpiredKeysAsync(cancellationToken).ConfigureAwait(false);
             if (rotated + purged > 0)
