@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using EnvelopeKms.Cryptography;
@@ -194,6 +195,11 @@ public sealed partial class KeyManager
             after = batch[^1].KeyId;
             foreach (var listed in batch)
             {
+                if (listed.Origin == KeyOrigin.External)
+                {
+                    await WarnOfExpiringMaterialAsync(listed, cancellationToken).ConfigureAwait(false);
+                }
+
                 // ExpireImportedMaterialIfDueAsync acts only on an authentic record.
                 if (listed.Origin == KeyOrigin.External && HasExpiredMaterial(listed))
                 {
@@ -208,6 +214,46 @@ public sealed partial class KeyManager
         }
 
         return expired;
+    }
+
+    /// <summary>How long before its <c>ValidTo</c> imported material is announced as expiring.</summary>
+    internal static readonly TimeSpan ImportedMaterialExpiryWarning = TimeSpan.FromDays(7);
+
+    /// <summary>The imported materials (key, material, ValidTo) this instance has announced as expiring.</summary>
+    private readonly ConcurrentDictionary<(string KeyId, string MaterialId, DateTimeOffset ValidTo), byte> _expiryWarnings = new();
+
+    /// <summary>Raises <see cref="Telemetry.KeyLifecycleEventType.ImportedMaterialExpiring"/> once per material that expires within the warning window, from the verified record.</summary>
+    private async Task WarnOfExpiringMaterialAsync(KeyRecord listed, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (!listed.KeyMaterials.Any(m => m.Imported && m.ValidTo is { } v && v > now && v - now <= ImportedMaterialExpiryWarning))
+        {
+            return;
+        }
+
+        // Listings are not verified: announce only what the verified record says.
+        if (await _store.GetKeyAsync(listed.KeyId, cancellationToken).ConfigureAwait(false) is not { } key)
+        {
+            return;
+        }
+
+        foreach (var material in key.KeyMaterials)
+        {
+            if (material.Imported && material.ValidTo is { } validTo && validTo > now && validTo - now <= ImportedMaterialExpiryWarning
+                && _expiryWarnings.TryAdd((key.KeyId, material.KeyMaterialId, validTo), 0))
+            {
+                _lifecycleEvents.Publish(new Telemetry.KeyLifecycleEvent
+                {
+                    Type = Telemetry.KeyLifecycleEventType.ImportedMaterialExpiring,
+                    KeyId = key.KeyId,
+                    KeyArn = _ids.KeyArn(key.KeyId),
+                    Time = now,
+                    RequestId = NewRequestId(),
+                    KeyMaterialId = material.KeyMaterialId,
+                    ValidTo = validTo,
+                });
+            }
+        }
     }
 
     /// <summary>

@@ -18,8 +18,11 @@ public enum KeyLifecycleEventType
     /// <summary>The key was purged after its deletion waiting period ended (KMS's "KMS CMK Deletion").</summary>
     KeyDeleted,
     /// <summary>
-    /// Imported key material is about to expire (KMS's "KMS Imported Key Material Expiration").
-    /// Reserved: this version raises no event of this type (see <see cref="ImportedMaterialExpired"/>).
+    /// Imported key material expires within 7 days (<see cref="KeyLifecycleEvent.ValidTo"/>): raised once
+    /// per material and key manager instance by the maintenance pass
+    /// (<see cref="IKeyManager.ExpireImportedKeyMaterialAsync"/>, run by <c>AddKeyMaintenanceService</c>),
+    /// so that the material can be re-imported with a later <c>ValidTo</c> in time. Nothing changed, so
+    /// there is no audit record: its <see cref="KeyLifecycleEvent.RequestId"/> is its own.
     /// </summary>
     ImportedMaterialExpiring,
     /// <summary>Imported key material reached its <c>ValidTo</c> and was deleted (CloudTrail's <c>DeleteExpiredKeyMaterial</c>); the key needs a re-import.</summary>
@@ -69,4 +72,7 @@ public sealed record KeyLifecycleEvent
 
     /// <summary>For <see cref="KeyLifecycleEventType.KeyDeletionScheduled"/> and <see cref="KeyLifecycleEventType.KeyDeleted"/>: the deletion date.</summary>
     public DateTimeOffset? DeletionDate { get; init; }
+
+    /// <summary>For <see cref="KeyLifecycleEventType.ImportedMaterialExpiring"/>: when the imported material (<see cref="KeyMaterialId"/>) expires.</summary>
+    public DateTimeOffset? ValidTo { get; init; }
 }

@@ -207,6 +207,52 @@ public sealed class ImportKeyMaterialTests
     }
 
     [Fact]
+    public async Task The_maintenance_pass_announces_material_expiring_within_seven_days_once_then_its_expiry()
+    {
+        using var kms = new TestKeyManager();
+        var km = kms.Api();
+        var events = new List<EnvelopeKms.Telemetry.KeyLifecycleEvent>();
+        using var subscription = kms.Manager.LifecycleEvents.Subscribe(new CollectingObserver(events));
+        var key = await km.NewKeyAsync("byok", KeyOrigin.External);
+        var validTo = kms.Clock.GetUtcNow().AddDays(10);
+        var materialId = await km.ImportAsync(key.KeyId, Material, validTo: validTo);
+
+        await km.ExpireImportedKeyMaterialAsync(Kms.Ct);
+        Assert.DoesNotContain(events, e => e.Type == EnvelopeKms.Telemetry.KeyLifecycleEventType.ImportedMaterialExpiring);
+
+        kms.Clock.Advance(TimeSpan.FromDays(4));
+        await km.ExpireImportedKeyMaterialAsync(Kms.Ct);
+        await km.ExpireImportedKeyMaterialAsync(Kms.Ct);
+        var warning = Assert.Single(events, e => e.Type == EnvelopeKms.Telemetry.KeyLifecycleEventType.ImportedMaterialExpiring);
+        Assert.Equal(key.KeyId, warning.KeyId);
+        Assert.Equal(materialId, warning.KeyMaterialId);
+        Assert.Equal(validTo, warning.ValidTo);
+
+        kms.Clock.Advance(TimeSpan.FromDays(7));
+        Assert.Equal(1, await km.ExpireImportedKeyMaterialAsync(Kms.Ct));
+        Assert.Equal(EnvelopeKms.Telemetry.KeyLifecycleEventType.ImportedMaterialExpired, events[^1].Type);
+    }
+
+    private sealed class CollectingObserver(List<EnvelopeKms.Telemetry.KeyLifecycleEvent> events) : IObserver<EnvelopeKms.Telemetry.KeyLifecycleEvent>
+    {
+        public void OnCompleted()
+        {
+        }
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void OnNext(EnvelopeKms.Telemetry.KeyLifecycleEvent value)
+        {
+            lock (events)
+            {
+                events.Add(value);
+            }
+        }
+    }
+
+    [Fact]
     public async Task The_maintenance_pass_expires_material_on_keys_nobody_uses()
     {
         using var kms = new TestKeyManager();
