@@ -4,12 +4,13 @@ namespace EnvelopeKms.Storage;
 /// An ephemeral key store that keeps records in process memory: every key is lost when the process
 /// ends. Meant for tests and demos; the key manager logs a warning when it runs on one.
 /// </summary>
-public sealed class InMemoryKeyStore : IKeyStore, IGrantStore
+public sealed class InMemoryKeyStore : IKeyStore, IGrantStore, ICustomKeyStoreRecordStore
 {
     private readonly Lock _gate = new();
     private readonly SortedDictionary<string, KeyRecord> _keys = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, AliasRecord> _aliases = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SortedDictionary<string, GrantRecord>> _grants = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, CustomKeyStoreRecord> _customKeyStores = new(StringComparer.Ordinal);
     private KeyStoreMetadata? _metadata;
 
     /// <inheritdoc />
@@ -268,6 +269,79 @@ public sealed class InMemoryKeyStore : IKeyStore, IGrantStore
         lock (_gate)
         {
             return ValueTask.FromResult(_grants.Remove(keyId, out var grants) ? grants.Count : 0);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord?> GetCustomKeyStoreAsync(string customKeyStoreId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_customKeyStores.GetValueOrDefault(customKeyStoreId));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CustomKeyStoreRecord>> ListCustomKeyStoresAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<CustomKeyStoreRecord> all = [.. _customKeyStores.Values];
+            return ValueTask.FromResult(all);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord> InsertCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        lock (_gate)
+        {
+            if (_customKeyStores.ContainsKey(record.CustomKeyStoreId))
+            {
+                throw new KeyStoreConflictException($"Custom key store '{record.CustomKeyStoreId}' already exists.");
+            }
+
+            CheckCustomKeyStoreNameFree(record);
+            var stored = record with { Version = 1 };
+            _customKeyStores.Add(record.CustomKeyStoreId, stored);
+            return ValueTask.FromResult(stored);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord> UpdateCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        lock (_gate)
+        {
+            CheckVersion(_customKeyStores.GetValueOrDefault(record.CustomKeyStoreId)?.Version, record.Version, record.CustomKeyStoreId);
+            CheckCustomKeyStoreNameFree(record);
+            var stored = record with { Version = record.Version + 1 };
+            _customKeyStores[record.CustomKeyStoreId] = stored;
+            return ValueTask.FromResult(stored);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteCustomKeyStoreAsync(string customKeyStoreId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            CheckVersion(_customKeyStores.GetValueOrDefault(customKeyStoreId)?.Version, expectedVersion, customKeyStoreId);
+            _customKeyStores.Remove(customKeyStoreId);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private void CheckCustomKeyStoreNameFree(CustomKeyStoreRecord record)
+    {
+        foreach (var other in _customKeyStores.Values)
+        {
+            if (other.CustomKeyStoreId != record.CustomKeyStoreId && string.Equals(other.CustomKeyStoreName, record.CustomKeyStoreName, StringComparison.Ordinal))
+            {
+                throw new KeyStoreConflictException($"Another custom key store ('{other.CustomKeyStoreId}') has the name '{record.CustomKeyStoreName}'.");
+            }
         }
     }
 

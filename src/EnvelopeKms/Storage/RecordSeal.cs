@@ -26,6 +26,8 @@ internal static class RecordSeal
 
     public static GrantRecord Seal(RootKey rootKey, GrantRecord grant) => grant with { Seal = SealOf(rootKey, Encode(grant)) };
 
+    public static CustomKeyStoreRecord Seal(RootKey rootKey, CustomKeyStoreRecord record) => record with { Seal = SealOf(rootKey, Encode(record)) };
+
     /// <summary>Whether the record carries a valid seal of this root key.</summary>
     public static bool IsAuthentic(RootKey rootKey, KeyRecord key) => key.Seal is { } seal && Verify(rootKey, seal, Encode(key));
 
@@ -34,6 +36,9 @@ internal static class RecordSeal
 
     /// <summary>Whether the grant carries a valid seal of this root key.</summary>
     public static bool IsAuthentic(RootKey rootKey, GrantRecord grant) => grant.Seal is { } seal && Verify(rootKey, seal, Encode(grant));
+
+    /// <summary>Whether the custom key store record carries a valid seal.</summary>
+    public static bool IsAuthentic(RootKey rootKey, CustomKeyStoreRecord record) => record.Seal is { } seal && Verify(rootKey, seal, Encode(record));
 
     /// <summary>Seals an encoding and returns its buffer.</summary>
     private static byte[] SealOf(RootKey rootKey, ArrayBufferWriter<byte> canonical)
@@ -106,6 +111,15 @@ internal static class RecordSeal
     internal static byte[] Canonical(GrantRecord grant)
     {
         var buffer = Encode(grant);
+        var canonical = buffer.WrittenSpan.ToArray();
+        Return(buffer);
+        return canonical;
+    }
+
+    /// <summary>The canonical encoding of a custom key store record (see <see cref="Canonical(KeyRecord)"/>).</summary>
+    internal static byte[] Canonical(CustomKeyStoreRecord record)
+    {
+        var buffer = Encode(record);
         var canonical = buffer.WrittenSpan.ToArray();
         Return(buffer);
         return canonical;
@@ -186,6 +200,44 @@ internal static class RecordSeal
             }
         }
 
+        // The custom key store a key lives in (added with custom key stores) extends it the same way, only when set.
+        if (key.CustomKeyStoreId is not null || key.CustomKeyStoreKeyId is not null)
+        {
+            Add(buffer, CustomKeyStoreLabel);
+            Add(buffer, key.CustomKeyStoreId);
+            Add(buffer, key.CustomKeyStoreKeyId);
+        }
+
+        return buffer;
+    }
+
+    /// <summary>A custom key store record: every field but the version, in declaration order.</summary>
+    private static ArrayBufferWriter<byte> Encode(CustomKeyStoreRecord record)
+    {
+        var buffer = Rent();
+        Add(buffer, CustomKeyStoreRecordLabel);
+        Add(buffer, record.CustomKeyStoreId);
+        Add(buffer, record.CustomKeyStoreName);
+        Add(buffer, record.CustomKeyStoreType.ToString());
+        Add(buffer, record.CreationDate);
+        Add(buffer, record.CloudHsmClusterId);
+        Add(buffer, record.TrustAnchorCertificate);
+        Add(buffer, record.XksProxyUriEndpoint);
+        Add(buffer, record.XksProxyUriPath);
+        Add(buffer, record.XksProxyConnectivity);
+        Add(buffer, record.XksProxyVpcEndpointServiceName);
+        Add(buffer, record.XksProxyAccessKeyId);
+        if (record.WrappedCredential is { } credential)
+        {
+            Add(buffer, credential);
+        }
+        else
+        {
+            AddAbsent(buffer);
+        }
+
+        Add(buffer, record.ConnectionState.ToString());
+        Add(buffer, record.ConnectionErrorCode?.ToString());
         return buffer;
     }
 
@@ -270,6 +322,8 @@ internal static class RecordSeal
     private const string PolicyLabel = "EnvelopeKms key record policy extension v1";
     private const string ImportLabel = "EnvelopeKms key record import extension v1";
     private const string GrantLabel = "EnvelopeKms grant record v1";
+    private const string CustomKeyStoreLabel = "EnvelopeKms key record custom key store extension v1";
+    private const string CustomKeyStoreRecordLabel = "EnvelopeKms custom key store record v1";
 
     /// <summary>Buffers larger than this (a key with very many materials or tags) are not kept per thread.</summary>
     private const int MaxRetainedBuffer = 64 * 1024;
@@ -355,6 +409,7 @@ internal sealed class SealingKeyStore(IKeyStore inner) : IKeyStore
     private volatile RootKey? _rootKey;
     private volatile bool _sealsRequired;
     private SealingGrantStore? _grants;
+    private SealingCustomKeyStoreRecordStore? _customKeyStores;
 
     public IKeyStore Inner => inner;
 
@@ -363,6 +418,28 @@ internal sealed class SealingKeyStore(IKeyStore inner) : IKeyStore
     /// <see cref="KmsStorageIntegrityException"/>), or <see langword="null"/> when the inner store keeps no grants.
     /// </summary>
     public IGrantStore? Grants => inner is IGrantStore grants ? _grants ??= new SealingGrantStore(this, grants) : null;
+
+    /// <summary>
+    /// The store's custom key store records, sealed on every write and verified on every read, or
+    /// <see langword="null"/> when the inner store keeps none.
+    /// </summary>
+    public ICustomKeyStoreRecordStore? CustomKeyStores
+        => inner is ICustomKeyStoreRecordStore records ? _customKeyStores ??= new SealingCustomKeyStoreRecordStore(this, records) : null;
+
+    /// <summary>Seals a custom key store record with the open root key.</summary>
+    internal CustomKeyStoreRecord Seal(CustomKeyStoreRecord record) => RecordSeal.Seal(RootKey, record);
+
+    /// <summary>Throws <see cref="KmsStorageIntegrityException"/> unless the custom key store record is authentic (it always needs its seal).</summary>
+    internal CustomKeyStoreRecord Verify(CustomKeyStoreRecord record)
+    {
+        if (!RecordSeal.IsAuthentic(RootKey, record))
+        {
+            throw new KmsStorageIntegrityException(
+                $"The stored record of custom key store '{record.CustomKeyStoreId}' failed its integrity check: it was written or modified outside EnvelopeKms, or its seal was removed. It was left in place.");
+        }
+
+        return record;
+    }
 
     /// <summary>Seals a grant with the open root key.</summary>
     internal GrantRecord Seal(GrantRecord grant) => RecordSeal.Seal(RootKey, grant);
@@ -502,4 +579,33 @@ internal sealed class SealingGrantStore(SealingKeyStore owner, IGrantStore inner
 
         return grants;
     }
+}
+
+/// <summary>The custom key store records of a <see cref="SealingKeyStore"/>: seals every record it writes and verifies every record it reads.</summary>
+internal sealed class SealingCustomKeyStoreRecordStore(SealingKeyStore owner, ICustomKeyStoreRecordStore inner) : ICustomKeyStoreRecordStore
+{
+    public ICustomKeyStoreRecordStore Inner => inner;
+
+    public async ValueTask<CustomKeyStoreRecord?> GetCustomKeyStoreAsync(string customKeyStoreId, CancellationToken cancellationToken)
+        => await inner.GetCustomKeyStoreAsync(customKeyStoreId, cancellationToken).ConfigureAwait(false) is { } record ? owner.Verify(record) : null;
+
+    public async ValueTask<IReadOnlyList<CustomKeyStoreRecord>> ListCustomKeyStoresAsync(CancellationToken cancellationToken)
+    {
+        var records = await inner.ListCustomKeyStoresAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var record in records)
+        {
+            owner.Verify(record);
+        }
+
+        return records;
+    }
+
+    public ValueTask<CustomKeyStoreRecord> InsertCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+        => inner.InsertCustomKeyStoreAsync(owner.Seal(record), cancellationToken);
+
+    public ValueTask<CustomKeyStoreRecord> UpdateCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+        => inner.UpdateCustomKeyStoreAsync(owner.Seal(record), cancellationToken);
+
+    public ValueTask DeleteCustomKeyStoreAsync(string customKeyStoreId, long expectedVersion, CancellationToken cancellationToken)
+        => inner.DeleteCustomKeyStoreAsync(customKeyStoreId, expectedVersion, cancellationToken);
 }

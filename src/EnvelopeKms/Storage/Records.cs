@@ -48,6 +48,12 @@ public sealed record KeyRecord
     /// <summary>Import tokens used on this key that have not expired yet (an import token is usable once).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public IReadOnlyList<UsedImportToken>? UsedImportTokens { get; init; }
+    /// <summary>The custom key store the key lives in (<c>cks-...</c>), or <see langword="null"/> for a key in this store.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public string? CustomKeyStoreId { get; init; }
+    /// <summary>The key's id inside its custom key store's backend: the HSM object's label, or the external key's <c>XksKeyId</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public string? CustomKeyStoreKeyId { get; init; }
     /// <summary>
     /// The root key's seal over every other field (except <see cref="Version"/>), written by the key
     /// manager and checked on every read; stores keep it as given. See <c>docs/storage.md</c>.
