@@ -17,7 +17,7 @@ namespace EnvelopeKms.Storage.PostgreSql;
 /// </summary>
 /// <remarks>
 /// Tables (in <see cref="PostgreSqlKeyStoreOptions.SchemaName"/>): <c>keys</c>, <c>aliases</c> and
-/// <c>grants</c> (one row per record: id, version, JSON document), <c>metadata</c> (one row), <c>schema_version</c>,
+/// <c>grants</c> and <c>custom_key_stores</c> (one row per record: id, version, JSON document), <c>metadata</c> (one row), <c>schema_version</c>,
 /// <c>store_state</c> (the change counter) and <c>changes</c> (the change feed). The schema is created
 /// and migrated forward on first use, one transaction per step under a row lock, so that several
 /// processes may start at once; a schema written by a newer release is refused with
@@ -26,7 +26,7 @@ namespace EnvelopeKms.Storage.PostgreSql;
 /// an unreadable document as <see cref="KmsStorageIntegrityException"/> with the row left in place.
 /// Dispose the store to stop its change watcher and, when it created it, its data source.
 /// </remarks>
-public sealed class PostgreSqlKeyStore : IKeyStore, IGrantStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
+public sealed class PostgreSqlKeyStore : IKeyStore, IGrantStore, ICustomKeyStoreRecordStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
 {
     /// <summary>The steps that bring an empty schema to each version: step <c>i</c> yields version <c>i + 1</c>. <c>{s}</c> is the quoted schema.</summary>
     private static readonly string[] Migrations =
@@ -68,6 +68,14 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IGrantStore, IKeyStoreChange
             PRIMARY KEY (key_id, grant_id));
         CREATE INDEX IF NOT EXISTS grants_by_grantee ON {s}.grants (key_id, grantee_principal, grant_id);
         CREATE INDEX IF NOT EXISTS grants_by_retiring_principal ON {s}.grants (retiring_principal, key_id, grant_id);
+        """,
+        // 4: custom key stores. The name is a column (a copy of the document's) so that it is unique.
+        """
+        CREATE TABLE IF NOT EXISTS {s}.custom_key_stores (
+            custom_key_store_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+            custom_key_store_name TEXT COLLATE "C" NOT NULL UNIQUE,
+            version BIGINT NOT NULL,
+            document TEXT NOT NULL);
         """,
     ];
 
@@ -566,6 +574,93 @@ public sealed class PostgreSqlKeyStore : IKeyStore, IGrantStore, IKeyStoreChange
         }
 
         return grants;
+    }
+
+    // ------------------------------------------------------------------ ICustomKeyStoreRecordStore
+
+    private const string CustomKeyStoreColumns = "custom_key_store_id, version, document";
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord?> GetCustomKeyStoreAsync(string customKeyStoreId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customKeyStoreId);
+        return RunAsync(async (connection, ct) =>
+        {
+            var records = await ReadCustomKeyStoresAsync(connection, $"SELECT {CustomKeyStoreColumns} FROM {_schema}.custom_key_stores WHERE custom_key_store_id = $1", ct, customKeyStoreId).ConfigureAwait(false);
+            return records.Count == 0 ? null : records[0];
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CustomKeyStoreRecord>> ListCustomKeyStoresAsync(CancellationToken cancellationToken)
+        => RunAsync<IReadOnlyList<CustomKeyStoreRecord>>(
+            async (connection, ct) => await ReadCustomKeyStoresAsync(connection, $"SELECT {CustomKeyStoreColumns} FROM {_schema}.custom_key_stores ORDER BY custom_key_store_id", ct).ConfigureAwait(false),
+            cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord> InsertCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var stored = record with { Version = 1 };
+        return WriteAsync(
+            stored,
+            new Change(null, null),
+            $"""
+            INSERT INTO {_schema}.custom_key_stores (custom_key_store_id, custom_key_store_name, version, document)
+            VALUES ($1, $2, 1, $3) ON CONFLICT DO NOTHING
+            """,
+            [record.CustomKeyStoreId, record.CustomKeyStoreName, JsonSerializer.Serialize(stored, KeyStoreJson.CustomKeyStoreRecord)],
+            $"A custom key store with id '{record.CustomKeyStoreId}' or name '{record.CustomKeyStoreName}' exists.",
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord> UpdateCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var stored = record with { Version = record.Version + 1 };
+        return WriteAsync(
+            stored,
+            new Change(null, null),
+            $"UPDATE {_schema}.custom_key_stores SET custom_key_store_name = $2, version = version + 1, document = $4 WHERE custom_key_store_id = $1 AND version = $3",
+            [record.CustomKeyStoreId, record.CustomKeyStoreName, record.Version, JsonSerializer.Serialize(stored, KeyStoreJson.CustomKeyStoreRecord)],
+            $"The custom key store '{record.CustomKeyStoreId}' is missing, changed since version {record.Version} was read, or another custom key store has the name '{record.CustomKeyStoreName}'.",
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DeleteCustomKeyStoreAsync(string customKeyStoreId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customKeyStoreId);
+        await WriteAsync(
+            customKeyStoreId,
+            new Change(null, null),
+            $"DELETE FROM {_schema}.custom_key_stores WHERE custom_key_store_id = $1 AND version = $2",
+            [customKeyStoreId, expectedVersion],
+            $"The custom key store '{customKeyStoreId}' is missing or changed since version {expectedVersion} was read.",
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<CustomKeyStoreRecord>> ReadCustomKeyStoresAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object?[] values)
+    {
+        var command = Command(connection, sql, values);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        var records = new List<CustomKeyStoreRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var id = ReadId(reader, "custom key store");
+            var record = Deserialize(reader, 2, KeyStoreJson.CustomKeyStoreRecord, $"the row of custom key store '{id}'");
+            if (!string.Equals(record.CustomKeyStoreId, id, StringComparison.Ordinal))
+            {
+                throw new KmsStorageIntegrityException($"The row of custom key store '{id}' in the PostgreSQL key store '{_description}' holds the document of another custom key store; it was left in place.");
+            }
+
+            records.Add(record with { Version = ReadVersion(reader, $"custom key store '{id}'") });
+        }
+
+        return records;
     }
 
     // ------------------------------------------------------------------ connections, transactions and errors

@@ -13,7 +13,7 @@ namespace EnvelopeKms.Storage.Sqlite;
 /// the change in a change feed. Several stores, threads or processes may share the file.
 /// </summary>
 /// <remarks>
-/// Tables: <c>keys</c>, <c>aliases</c> and <c>grants</c> (one row per record: id, version, JSON document),
+/// Tables: <c>keys</c>, <c>aliases</c>, <c>grants</c> and <c>custom_key_stores</c> (one row per record: id, version, JSON document),
 /// <c>metadata</c> (one row), <c>schema_version</c>, and the change feed: <c>store_state</c> (one row,
 /// the sequence number of the last change) and <c>changes</c> (one row per write, pruned to
 /// <see cref="SqliteKeyStoreOptions.ChangeRetention"/> rows). The schema is created and migrated forward on
@@ -27,7 +27,7 @@ namespace EnvelopeKms.Storage.Sqlite;
 /// the change feed every <see cref="SqliteKeyStoreOptions.PollInterval"/>. Dispose the store to stop it.
 /// </para>
 /// </remarks>
-public sealed class SqliteKeyStore : IKeyStore, IGrantStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
+public sealed class SqliteKeyStore : IKeyStore, IGrantStore, ICustomKeyStoreRecordStore, IKeyStoreChangeNotifier, IDisposable, IAsyncDisposable
 {
     /// <summary>The steps that bring an empty database to each schema version: step <c>i</c> yields version <c>i + 1</c>.</summary>
     private static readonly string[] Migrations =
@@ -70,6 +70,14 @@ public sealed class SqliteKeyStore : IKeyStore, IGrantStore, IKeyStoreChangeNoti
             PRIMARY KEY (key_id, grant_id));
         CREATE INDEX grants_by_grantee ON grants (key_id, grantee_principal, grant_id);
         CREATE INDEX grants_by_retiring_principal ON grants (retiring_principal, key_id, grant_id);
+        """,
+        // 4: custom key stores. The name is a column (a copy of the document's) so that it is unique.
+        """
+        CREATE TABLE custom_key_stores (
+            custom_key_store_id TEXT NOT NULL COLLATE BINARY PRIMARY KEY,
+            custom_key_store_name TEXT NOT NULL COLLATE BINARY UNIQUE,
+            version INTEGER NOT NULL,
+            document TEXT NOT NULL);
         """,
     ];
 
@@ -497,6 +505,121 @@ public sealed class SqliteKeyStore : IKeyStore, IGrantStore, IKeyStoreChangeNoti
         }
 
         return grants;
+    }
+
+    // ------------------------------------------------------------------ custom key stores
+
+    private const string CustomKeyStoreColumns = "custom_key_store_id, version, document";
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord?> GetCustomKeyStoreAsync(string customKeyStoreId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customKeyStoreId);
+        return RunAsync(connection =>
+        {
+            var records = ReadCustomKeyStores(connection, $"SELECT {CustomKeyStoreColumns} FROM custom_key_stores WHERE custom_key_store_id = $id", ("$id", customKeyStoreId));
+            return records.Count == 0 ? null : records[0];
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CustomKeyStoreRecord>> ListCustomKeyStoresAsync(CancellationToken cancellationToken)
+        => RunAsync<IReadOnlyList<CustomKeyStoreRecord>>(connection => ReadCustomKeyStores(
+            connection,
+            $"SELECT {CustomKeyStoreColumns} FROM custom_key_stores ORDER BY custom_key_store_id"), cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord> InsertCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var stored = record with { Version = 1 };
+        var document = JsonSerializer.Serialize(stored, KeyStoreJson.CustomKeyStoreRecord);
+        return WriteAsync(null, null, (connection, transaction) =>
+        {
+            var rows = Execute(
+                connection,
+                """
+                INSERT INTO custom_key_stores (custom_key_store_id, custom_key_store_name, version, document)
+                VALUES ($id, $name, 1, $document) ON CONFLICT DO NOTHING
+                """,
+                transaction,
+                ("$id", record.CustomKeyStoreId),
+                ("$name", record.CustomKeyStoreName),
+                ("$document", document));
+            return rows == 1 ? stored : throw new KeyStoreConflictException($"A custom key store with id '{record.CustomKeyStoreId}' or name '{record.CustomKeyStoreName}' exists.");
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord> UpdateCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var stored = record with { Version = record.Version + 1 };
+        var document = JsonSerializer.Serialize(stored, KeyStoreJson.CustomKeyStoreRecord);
+        return WriteAsync(null, null, (connection, transaction) =>
+        {
+            if (ScalarLong(connection, transaction, "SELECT COUNT(*) FROM custom_key_stores WHERE custom_key_store_name = $name AND custom_key_store_id <> $id", ("$name", record.CustomKeyStoreName), ("$id", record.CustomKeyStoreId)) != 0)
+            {
+                throw new KeyStoreConflictException($"Another custom key store has the name '{record.CustomKeyStoreName}'.");
+            }
+
+            var rows = Execute(
+                connection,
+                "UPDATE custom_key_stores SET custom_key_store_name = $name, version = $next, document = $document WHERE custom_key_store_id = $id AND version = $expected",
+                transaction,
+                ("$id", record.CustomKeyStoreId),
+                ("$name", record.CustomKeyStoreName),
+                ("$next", stored.Version),
+                ("$expected", record.Version),
+                ("$document", document));
+            return rows == 1 ? stored : throw new KeyStoreConflictException($"The custom key store '{record.CustomKeyStoreId}' is missing or changed since version {record.Version} was read.");
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteCustomKeyStoreAsync(string customKeyStoreId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customKeyStoreId);
+        return WriteVoidAsync(null, null, (connection, transaction) =>
+        {
+            var rows = Execute(
+                connection,
+                "DELETE FROM custom_key_stores WHERE custom_key_store_id = $id AND version = $expected",
+                transaction,
+                ("$id", customKeyStoreId),
+                ("$expected", expectedVersion));
+            if (rows != 1)
+            {
+                throw new KeyStoreConflictException($"The custom key store '{customKeyStoreId}' is missing or changed since version {expectedVersion} was read.");
+            }
+        }, cancellationToken);
+    }
+
+    private static long ScalarLong(SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, sql, parameters);
+        command.Transaction = transaction;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private List<CustomKeyStoreRecord> ReadCustomKeyStores(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, sql, parameters);
+        using var reader = command.ExecuteReader();
+        var records = new List<CustomKeyStoreRecord>();
+        while (reader.Read())
+        {
+            var id = reader.GetString(0);
+            var record = Deserialize(reader, 2, KeyStoreJson.CustomKeyStoreRecord, $"the row of custom key store '{id}'");
+            if (!string.Equals(record.CustomKeyStoreId, id, StringComparison.Ordinal))
+            {
+                throw new KmsStorageIntegrityException($"The row of custom key store '{id}' in the SQLite key store '{_description}' holds the document of another custom key store; it was left in place.");
+            }
+
+            records.Add(record with { Version = reader.GetInt64(1) });
+        }
+
+        return records;
     }
 
     // ------------------------------------------------------------------ change feed

@@ -12,15 +12,17 @@ namespace EnvelopeKms.Storage;
 /// one. Writers take an exclusive lock file, so several processes may share the directory.
 /// Key material in the documents is wrapped by the root key; nothing secret is stored in plaintext.
 /// </summary>
-public sealed class FileSystemKeyStore : IKeyStore, IGrantStore
+public sealed class FileSystemKeyStore : IKeyStore, IGrantStore, ICustomKeyStoreRecordStore
 {
     internal const int FormatVersion = 1;
     private const string TempSuffix = ".tmp";
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
 
     private readonly string _keysDirectory;
     private readonly string _aliasesDirectory;
     private readonly string _grantsDirectory;
+    private readonly string _customKeyStoresDirectory;
     private readonly string _metadataPath;
     private readonly string _lockPath;
     private readonly Lock _writerGate = new();
@@ -42,6 +44,7 @@ public sealed class FileSystemKeyStore : IKeyStore, IGrantStore
         _keysDirectory = Path.Combine(Directory, "keys");
         _aliasesDirectory = Path.Combine(Directory, "aliases");
         _grantsDirectory = Path.Combine(Directory, "grants");
+        _customKeyStoresDirectory = Path.Combine(Directory, "custom-key-stores");
         _metadataPath = Path.Combine(Directory, "store.json");
         _lockPath = Path.Combine(Directory, ".lock");
         _writeStepObserver = writeStepObserver;
@@ -332,6 +335,131 @@ public sealed class FileSystemKeyStore : IKeyStore, IGrantStore
             return deleted;
         }, cancellationToken));
     }
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord?> GetCustomKeyStoreAsync(string customKeyStoreId, CancellationToken cancellationToken)
+        => ValueTask.FromResult(ReadCustomKeyStore(CustomKeyStorePath(customKeyStoreId)));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CustomKeyStoreRecord>> ListCustomKeyStoresAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult<IReadOnlyList<CustomKeyStoreRecord>>(ReadAllCustomKeyStores());
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord> InsertCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var path = CustomKeyStorePath(record.CustomKeyStoreId);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            if (ReadCustomKeyStore(path) is not null)
+            {
+                throw new KeyStoreConflictException($"Custom key store '{record.CustomKeyStoreId}' already exists.");
+            }
+
+            CheckCustomKeyStoreNameFree(record);
+            CreateDirectory(_customKeyStoresDirectory);
+            var stored = record with { Version = 1 };
+            Commit(path, SerializeCustomKeyStore(stored));
+            return stored;
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomKeyStoreRecord> UpdateCustomKeyStoreAsync(CustomKeyStoreRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var path = CustomKeyStorePath(record.CustomKeyStoreId);
+        return ValueTask.FromResult(WriteLocked(() =>
+        {
+            CheckVersion(ReadCustomKeyStore(path)?.Version, record.Version, record.CustomKeyStoreId);
+            CheckCustomKeyStoreNameFree(record);
+            var stored = record with { Version = record.Version + 1 };
+            Commit(path, SerializeCustomKeyStore(stored));
+            return stored;
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteCustomKeyStoreAsync(string customKeyStoreId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        var path = CustomKeyStorePath(customKeyStoreId);
+        WriteLocked(() =>
+        {
+            CheckVersion(ReadCustomKeyStore(path)?.Version, expectedVersion, customKeyStoreId);
+            Remove(path);
+            return true;
+        }, cancellationToken);
+        return ValueTask.CompletedTask;
+    }
+
+    private void CheckCustomKeyStoreNameFree(CustomKeyStoreRecord record)
+    {
+        foreach (var other in ReadAllCustomKeyStores())
+        {
+            if (!string.Equals(other.CustomKeyStoreId, record.CustomKeyStoreId, StringComparison.Ordinal)
+                && string.Equals(other.CustomKeyStoreName, record.CustomKeyStoreName, StringComparison.Ordinal))
+            {
+                throw new KeyStoreConflictException($"Another custom key store ('{other.CustomKeyStoreId}') has the name '{record.CustomKeyStoreName}'.");
+            }
+        }
+    }
+
+    private List<CustomKeyStoreRecord> ReadAllCustomKeyStores()
+    {
+        if (!System.IO.Directory.Exists(_customKeyStoresDirectory))
+        {
+            return [];
+        }
+
+        var records = new List<CustomKeyStoreRecord>();
+        foreach (var path in EnumerateDocuments(_customKeyStoresDirectory).Order(StringComparer.Ordinal))
+        {
+            if (ReadCustomKeyStore(path) is { } record)
+            {
+                records.Add(record);
+            }
+        }
+
+        records.Sort((a, b) => string.CompareOrdinal(a.CustomKeyStoreId, b.CustomKeyStoreId));
+        return records;
+    }
+
+    private string CustomKeyStorePath(string customKeyStoreId)
+    {
+        ArgumentNullException.ThrowIfNull(customKeyStoreId);
+
+        // Ids are "cks-" and hex characters (validated by the key manager); refuse anything that could escape the directory.
+        if (customKeyStoreId.Length is < 5 or > 64 || !customKeyStoreId.StartsWith("cks-", StringComparison.Ordinal)
+            || customKeyStoreId.AsSpan(4).ContainsAnyExcept(LowerHex))
+        {
+            throw new ArgumentException($"'{customKeyStoreId}' is not a custom key store id.", nameof(customKeyStoreId));
+        }
+
+        return Path.Combine(_customKeyStoresDirectory, customKeyStoreId + ".json");
+    }
+
+    private static CustomKeyStoreRecord? ReadCustomKeyStore(string path)
+    {
+        var file = Read(path, FileSystemKeyStoreJsonContext.Default.CustomKeyStoreFile);
+        if (file is null)
+        {
+            return null;
+        }
+
+        var record = Require(file.CustomKeyStore, file.FormatVersion, path);
+        if (!string.Equals(Path.GetFileNameWithoutExtension(path), record.CustomKeyStoreId, StringComparison.Ordinal))
+        {
+            throw new KmsStorageIntegrityException($"The custom key store document '{path}' names another custom key store.");
+        }
+
+        return record;
+    }
+
+    private static byte[] SerializeCustomKeyStore(CustomKeyStoreRecord record)
+        => JsonSerializer.SerializeToUtf8Bytes(new CustomKeyStoreFile { FormatVersion = FormatVersion, CustomKeyStore = record }, FileSystemKeyStoreJsonContext.Default.CustomKeyStoreFile);
 
     private string GrantDirectory(string keyId)
     {
@@ -702,7 +830,8 @@ public sealed class FileSystemKeyStore : IKeyStore, IGrantStore
             grantDirectories = [];
         }
 
-        foreach (var directory in (string[])[_keysDirectory, _aliasesDirectory, Directory, .. grantDirectories])
+        string[] customKeyStoreDirectory = System.IO.Directory.Exists(_customKeyStoresDirectory) ? [_customKeyStoresDirectory] : [];
+        foreach (var directory in (string[])[_keysDirectory, _aliasesDirectory, Directory, .. grantDirectories, .. customKeyStoreDirectory])
         {
             foreach (var temp in System.IO.Directory.EnumerateFiles(directory, "*" + TempSuffix))
             {

@@ -23,6 +23,13 @@ internal sealed class GrantFile
     public GrantRecord? Grant { get; set; }
 }
 
+/// <summary>The on-disk document of one custom key store (format version 1).</summary>
+internal sealed class CustomKeyStoreFile
+{
+    public int FormatVersion { get; set; }
+    public CustomKeyStoreRecord? CustomKeyStore { get; set; }
+}
+
 /// <summary>The on-disk document of the store metadata (format version 1).</summary>
 internal sealed class MetadataFile
 {
@@ -42,4 +49,5 @@ internal sealed class MetadataFile
 [JsonSerializable(typeof(AliasFile))]
 [JsonSerializable(typeof(GrantFile))]
 [JsonSerializable(typeof(MetadataFile))]
+[JsonSerializable(typeof(CustomKeyStoreFile))]
 internal sealed partial class FileSystemKeyStoreJsonContext : JsonSerializerContext;

@@ -23,6 +23,9 @@ public static class KeyStoreJson
     /// <summary>The JSON contract of a <see cref="Storage.GrantRecord"/>.</summary>
     public static JsonTypeInfo<GrantRecord> GrantRecord => KeyStoreJsonContext.Default.GrantRecord;
 
+    /// <summary>The contract of <see cref="Storage.CustomKeyStoreRecord"/>.</summary>
+    public static JsonTypeInfo<CustomKeyStoreRecord> CustomKeyStoreRecord => KeyStoreJsonContext.Default.CustomKeyStoreRecord;
+
     /// <summary>The JSON contract of the <see cref="KeyStoreMetadata"/>.</summary>
     public static JsonTypeInfo<KeyStoreMetadata> Metadata => KeyStoreJsonContext.Default.KeyStoreMetadata;
 }
@@ -39,4 +42,5 @@ public static class KeyStoreJson
 [JsonSerializable(typeof(AliasRecord))]
 [JsonSerializable(typeof(GrantRecord))]
 [JsonSerializable(typeof(KeyStoreMetadata))]
+[JsonSerializable(typeof(CustomKeyStoreRecord))]
 internal sealed partial class KeyStoreJsonContext : JsonSerializerContext;

@@ -134,6 +134,33 @@ public sealed class RecordSealCanonicalEncodingTests
             RecordSeal.Canonical(grant with { EncryptionContextSubset = null }));
     }
 
+    [Fact]
+    public void A_key_in_a_custom_key_store_extends_the_encoding_by_its_own_labelled_fields()
+    {
+        var key = FullKey() with { CustomKeyStoreId = "cks-0123456789abcdef0", CustomKeyStoreKeyId = "xks-key-1" };
+        Assert.Equal(ExpectedKey + ExpectedCustomKeyStoreExtension, Convert.ToHexString(RecordSeal.Canonical(key)));
+    }
+
+    [Fact]
+    public void The_canonical_encoding_of_a_custom_key_store_record_never_changes()
+    {
+        var record = new CustomKeyStoreRecord
+        {
+            CustomKeyStoreId = "cks-0123456789abcdef0",
+            CustomKeyStoreName = "hsm-ü",
+            CustomKeyStoreType = EnvelopeKms.CustomKeyStores.CustomKeyStoreType.AwsCloudHsm,
+            CreationDate = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero),
+            CloudHsmClusterId = "cluster-1a23b4cdefg",
+            WrappedCredential = [1, 2, 3],
+            ConnectionState = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionState.Failed,
+            ConnectionErrorCode = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionErrorCode.InvalidCredentials,
+            Seal = [7],
+            Version = 5,
+        };
+        Assert.Equal(ExpectedCustomKeyStoreRecord, Convert.ToHexString(RecordSeal.Canonical(record)));
+        Assert.Equal(RecordSeal.Canonical(record), RecordSeal.Canonical(record with { Seal = null, Version = 9 }));
+    }
+
     private const string ExpectedKey =
         "00000019456E76656C6F70654B6D73206B6579207265636F72642076310000002431323334616263642D313261622D33" +
         "3463642D353665662D3132333435363738393061620000000C3131313132323232333333330000001236333930383139" +
@@ -177,4 +204,13 @@ public sealed class RecordSealCanonicalEncodingTests
     private const string ExpectedPolicyExtension =
         "0000002A456E76656C6F70654B6D73206B6579207265636F726420706F6C69637920657874656E73696F6E2076310000" +
         "00277B2256657273696F6E223A22323031322D31302D3137222C2253746174656D656E74223A5B5D7D";
+    private const string ExpectedCustomKeyStoreExtension =
+        "00000034456E76656C6F70654B6D73206B6579207265636F726420637573746F6D206B65792073746F72652065787465" +
+        "6E73696F6E20763100000015636B732D303132333435363738396162636465663000000009786B732D6B65792D31";
+    private const string ExpectedCustomKeyStoreRecord =
+        "00000026456E76656C6F70654B6D7320637573746F6D206B65792073746F7265207265636F726420763100000015636B" +
+        "732D30313233343536373839616263646566300000000668736D2DC3BC0000000B417773436C6F756448736D00000012" +
+        "36333930323931393834353030303030303000000013636C75737465722D3161323362346364656667FFFFFFFFFFFFFF" +
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000003010203000000064661696C656400000012496E76616C6964437265" +
+        "64656E7469616C73";
 }

@@ -778,6 +778,198 @@ public abstract class KeyStoreConformanceTests
         Assert.Equal(1, await grants.CountGrantsAsync(key, Ct));
     }
 
+    // ------------------------------------------------------------------ custom key stores
+
+    /// <summary>The store as a custom key store record store: every built-in store is one.</summary>
+    protected static ICustomKeyStoreRecordStore CustomKeyStores(IKeyStore store) => Assert.IsAssignableFrom<ICustomKeyStoreRecordStore>(store);
+
+    [Fact]
+    public async Task A_new_store_has_no_custom_key_stores_and_get_of_a_missing_one_returns_null()
+    {
+        var records = CustomKeyStores(CreateStore());
+        Assert.Empty(await records.ListCustomKeyStoresAsync(Ct));
+        Assert.Null(await records.GetCustomKeyStoreAsync(CustomKeyStoreId(1), Ct));
+    }
+
+    [Fact]
+    public async Task Insert_custom_key_store_assigns_version_1_and_every_field_round_trips()
+    {
+        var records = CustomKeyStores(CreateStore());
+        var hsm = FullHsmKeyStore(CustomKeyStoreId(1)) with { Version = 7 };
+        var external = FullExternalKeyStore(CustomKeyStoreId(2));
+
+        var inserted = await records.InsertCustomKeyStoreAsync(hsm, Ct);
+        await records.InsertCustomKeyStoreAsync(external, Ct);
+
+        Assert.Equal(1, inserted.Version);
+        AssertSameCustomKeyStore(hsm with { Version = 1 }, (await records.GetCustomKeyStoreAsync(hsm.CustomKeyStoreId, Ct))!);
+        AssertSameCustomKeyStore(external with { Version = 1 }, (await records.GetCustomKeyStoreAsync(external.CustomKeyStoreId, Ct))!);
+    }
+
+    [Fact]
+    public async Task Custom_key_stores_list_in_ordinal_order_of_id()
+    {
+        var records = CustomKeyStores(CreateStore());
+        foreach (var n in new[] { 3, 1, 2 })
+        {
+            await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(n), $"store-{n}"), Ct);
+        }
+
+        var listed = await records.ListCustomKeyStoresAsync(Ct);
+        Assert.Equal([CustomKeyStoreId(1), CustomKeyStoreId(2), CustomKeyStoreId(3)], listed.Select(r => r.CustomKeyStoreId));
+        Assert.All(listed, r => Assert.Equal(1, r.Version));
+    }
+
+    [Fact]
+    public async Task Insert_of_an_existing_custom_key_store_id_or_name_conflicts_and_writes_nothing()
+    {
+        var records = CustomKeyStores(CreateStore());
+        await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(1), "payments"), Ct);
+
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(1), "other"), Ct));
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(2), "payments"), Ct));
+
+        var only = Assert.Single(await records.ListCustomKeyStoresAsync(Ct));
+        Assert.Equal("payments", only.CustomKeyStoreName);
+    }
+
+    [Fact]
+    public async Task Names_of_custom_key_stores_are_compared_ordinally()
+    {
+        var records = CustomKeyStores(CreateStore());
+        await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(1), "Payments"), Ct);
+        await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(2), "payments"), Ct);
+        Assert.Equal(2, (await records.ListCustomKeyStoresAsync(Ct)).Count);
+    }
+
+    [Fact]
+    public async Task Update_custom_key_store_checks_the_version_and_increments_it()
+    {
+        var records = CustomKeyStores(CreateStore());
+        var inserted = await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(1), "payments"), Ct);
+
+        var connected = await records.UpdateCustomKeyStoreAsync(inserted with { ConnectionState = CustomKeyStores_Connected, CustomKeyStoreName = "payments-2" }, Ct);
+
+        Assert.Equal(2, connected.Version);
+        var read = (await records.GetCustomKeyStoreAsync(inserted.CustomKeyStoreId, Ct))!;
+        Assert.Equal(2, read.Version);
+        Assert.Equal("payments-2", read.CustomKeyStoreName);
+        Assert.Equal(CustomKeyStores_Connected, read.ConnectionState);
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await records.UpdateCustomKeyStoreAsync(inserted with { CustomKeyStoreName = "stale" }, Ct));
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await records.UpdateCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(9), "missing") with { Version = 1 }, Ct));
+        Assert.Equal("payments-2", (await records.GetCustomKeyStoreAsync(inserted.CustomKeyStoreId, Ct))!.CustomKeyStoreName);
+    }
+
+    [Fact]
+    public async Task Renaming_a_custom_key_store_to_a_name_in_use_conflicts_and_writes_nothing()
+    {
+        var records = CustomKeyStores(CreateStore());
+        await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(1), "first"), Ct);
+        var second = await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(2), "second"), Ct);
+
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await records.UpdateCustomKeyStoreAsync(second with { CustomKeyStoreName = "first" }, Ct));
+
+        var read = (await records.GetCustomKeyStoreAsync(second.CustomKeyStoreId, Ct))!;
+        Assert.Equal("second", read.CustomKeyStoreName);
+        Assert.Equal(1, read.Version);
+
+        // Keeping its own name is not a conflict.
+        Assert.Equal(2, (await records.UpdateCustomKeyStoreAsync(second with { ConnectionState = CustomKeyStores_Connected }, Ct)).Version);
+    }
+
+    [Fact]
+    public async Task Delete_custom_key_store_checks_the_version_and_frees_the_name()
+    {
+        var records = CustomKeyStores(CreateStore());
+        var inserted = await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(1), "payments"), Ct);
+
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await records.DeleteCustomKeyStoreAsync(inserted.CustomKeyStoreId, 2, Ct));
+        Assert.NotNull(await records.GetCustomKeyStoreAsync(inserted.CustomKeyStoreId, Ct));
+
+        await records.DeleteCustomKeyStoreAsync(inserted.CustomKeyStoreId, 1, Ct);
+
+        Assert.Null(await records.GetCustomKeyStoreAsync(inserted.CustomKeyStoreId, Ct));
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await records.DeleteCustomKeyStoreAsync(inserted.CustomKeyStoreId, 1, Ct));
+        await records.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(2), "payments"), Ct);
+    }
+
+    [Fact]
+    public async Task A_key_record_naming_its_custom_key_store_round_trips()
+    {
+        var store = CreateStore();
+        var key = MinimalKey(NewKeyId()) with { Origin = KeyOrigin.AwsCloudHsm, CustomKeyStoreId = CustomKeyStoreId(1), CustomKeyStoreKeyId = "kms-key-0123456789abcdef" };
+
+        await store.InsertKeyAsync(key, Ct);
+
+        var read = (await store.GetKeyAsync(key.KeyId, Ct))!;
+        Assert.Equal(key.CustomKeyStoreId, read.CustomKeyStoreId);
+        Assert.Equal(key.CustomKeyStoreKeyId, read.CustomKeyStoreKeyId);
+        Assert.Equal(KeyOrigin.AwsCloudHsm, read.Origin);
+    }
+
+    private const EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionState CustomKeyStores_Connected = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionState.Connected;
+
+    /// <summary>A custom key store id in the shape the key manager generates: <c>cks-</c> and 17 hex characters.</summary>
+    protected static string CustomKeyStoreId(int n) => "cks-" + n.ToString("x17", System.Globalization.CultureInfo.InvariantCulture);
+
+    protected static CustomKeyStoreRecord MinimalCustomKeyStore(string id, string name) => new()
+    {
+        CustomKeyStoreId = id,
+        CustomKeyStoreName = name,
+        CustomKeyStoreType = EnvelopeKms.CustomKeyStores.CustomKeyStoreType.AwsCloudHsm,
+        CreationDate = Instant3,
+        ConnectionState = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionState.Disconnected,
+    };
+
+    protected static CustomKeyStoreRecord FullHsmKeyStore(string id) => new()
+    {
+        CustomKeyStoreId = id,
+        CustomKeyStoreName = "HSM key store — Zahlungen",
+        CustomKeyStoreType = EnvelopeKms.CustomKeyStores.CustomKeyStoreType.AwsCloudHsm,
+        CreationDate = Instant1,
+        CloudHsmClusterId = "cluster-1a23b4cdefg",
+        TrustAnchorCertificate = "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n",
+        WrappedCredential = [0, 1, 2, 250, 251, 252, 253, 254, 255],
+        ConnectionState = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionState.Failed,
+        ConnectionErrorCode = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionErrorCode.InvalidCredentials,
+        Seal = [9, 8, 7],
+    };
+
+    protected static CustomKeyStoreRecord FullExternalKeyStore(string id) => new()
+    {
+        CustomKeyStoreId = id,
+        CustomKeyStoreName = "external",
+        CustomKeyStoreType = EnvelopeKms.CustomKeyStores.CustomKeyStoreType.ExternalKeyStore,
+        CreationDate = Instant2,
+        XksProxyUriEndpoint = "https://xks.example.com:8443",
+        XksProxyUriPath = "/example-prefix/kms/xks/v1",
+        XksProxyConnectivity = "VPC_ENDPOINT_SERVICE",
+        XksProxyVpcEndpointServiceName = "com.amazonaws.vpce.us-east-1.vpce-svc-example",
+        XksProxyAccessKeyId = "ABCDE12345670EXAMPLE",
+        WrappedCredential = [42],
+        ConnectionState = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionState.Connected,
+    };
+
+    protected void AssertSameCustomKeyStore(CustomKeyStoreRecord expected, CustomKeyStoreRecord actual)
+    {
+        Assert.Equal(expected.CustomKeyStoreId, actual.CustomKeyStoreId);
+        Assert.Equal(expected.CustomKeyStoreName, actual.CustomKeyStoreName);
+        Assert.Equal(expected.CustomKeyStoreType, actual.CustomKeyStoreType);
+        AssertSameInstant(expected.CreationDate, actual.CreationDate);
+        Assert.Equal(expected.CloudHsmClusterId, actual.CloudHsmClusterId);
+        Assert.Equal(expected.TrustAnchorCertificate, actual.TrustAnchorCertificate);
+        Assert.Equal(expected.XksProxyUriEndpoint, actual.XksProxyUriEndpoint);
+        Assert.Equal(expected.XksProxyUriPath, actual.XksProxyUriPath);
+        Assert.Equal(expected.XksProxyConnectivity, actual.XksProxyConnectivity);
+        Assert.Equal(expected.XksProxyVpcEndpointServiceName, actual.XksProxyVpcEndpointServiceName);
+        Assert.Equal(expected.XksProxyAccessKeyId, actual.XksProxyAccessKeyId);
+        Assert.Equal(expected.WrappedCredential, actual.WrappedCredential);
+        Assert.Equal(expected.ConnectionState, actual.ConnectionState);
+        Assert.Equal(expected.ConnectionErrorCode, actual.ConnectionErrorCode);
+        Assert.Equal(expected.Seal ?? [], actual.Seal ?? []);
+        Assert.Equal(expected.Version, actual.Version);
+    }
+
     // ------------------------------------------------------------------ fixtures and assertions
 
     protected static KeyStoreMetadata Metadata(string checkValue, string? parameters, DateTimeOffset created) => new()
@@ -1075,6 +1267,24 @@ public abstract class DurableKeyStoreConformanceTests : KeyStoreConformanceTests
         await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await reopened.InsertGrantAsync(full, Ct));
         await reopened.DeleteGrantAsync(key, full.GrantId, 1, Ct);
         Assert.Null(await store.GetGrantAsync(key, full.GrantId, Ct));
+    }
+
+    [Fact]
+    public async Task Custom_key_stores_and_their_versions_survive_reopening_and_a_second_instance_sees_them()
+    {
+        var store = CustomKeyStores(CreateStore());
+        var full = FullHsmKeyStore(CustomKeyStoreId(40));
+        var inserted = await store.InsertCustomKeyStoreAsync(full, Ct);
+        await store.UpdateCustomKeyStoreAsync(inserted with { CustomKeyStoreName = "renamed" }, Ct);
+        await store.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(41), "gone"), Ct);
+        await store.DeleteCustomKeyStoreAsync(CustomKeyStoreId(41), 1, Ct);
+
+        var reopened = CustomKeyStores(ReopenStore());
+
+        AssertSameCustomKeyStore(full with { CustomKeyStoreName = "renamed", Version = 2 }, (await reopened.GetCustomKeyStoreAsync(full.CustomKeyStoreId, Ct))!);
+        Assert.Single(await reopened.ListCustomKeyStoresAsync(Ct));
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await reopened.InsertCustomKeyStoreAsync(MinimalCustomKeyStore(CustomKeyStoreId(42), "renamed"), Ct));
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await store.UpdateCustomKeyStoreAsync(inserted, Ct));
     }
 
     [Fact]

@@ -40,9 +40,9 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         var store = Open();
         var key = await store.InsertKeyAsync(Key("11111111-1111-1111-1111-111111111111"), Ct);
 
-        Assert.Equal(3, PostgreSqlKeyStore.CurrentSchemaVersion);
-        Assert.Equal(3L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
-        Assert.Equal("aliases,changes,grants,keys,metadata,schema_version,store_state",
+        Assert.Equal(4, PostgreSqlKeyStore.CurrentSchemaVersion);
+        Assert.Equal(4L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
+        Assert.Equal("aliases,changes,custom_key_stores,grants,keys,metadata,schema_version,store_state",
             await Scalar("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '{schema}'"));
         Assert.Equal(1L, await Scalar("SELECT last_change FROM {s}.store_state WHERE id = 1"));
         Assert.Equal(key.KeyId, await Scalar("SELECT key_id FROM {s}.changes WHERE seq = 1"));
@@ -185,7 +185,7 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         Assert.Single(results.Select(r => r.RootKeyCheckValue).Distinct());
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.metadata"));
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.schema_version"));
-        Assert.Equal(3L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT version FROM envelopekms.schema_version"));
+        Assert.Equal((long)PostgreSqlKeyStore.CurrentSchemaVersion, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT version FROM envelopekms.schema_version"));
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync(connectionString, "SELECT count(*) FROM envelopekms.store_state"));
         foreach (var store in stores)
         {
@@ -384,7 +384,7 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
     }
 
     [Fact]
-    public async Task A_schema_version_2_migrates_to_version_3_keeping_its_keys_and_gains_indexed_grants()
+    public async Task A_schema_version_2_migrates_forward_keeping_its_keys_and_gains_indexed_grants()
     {
         var key = await Open().InsertKeyAsync(Key("34343434-3434-3434-3434-343434343434") with { Description = "written by schema 2" }, Ct);
         // Back to what release 2 left: no grants table, version 2.
@@ -394,11 +394,37 @@ public sealed class PostgreSqlKeyStoreTests(PostgreSqlServer server) : IAsyncDis
         var read = (await store.GetKeyAsync(key.KeyId, Ct))!;
 
         Assert.Equal("written by schema 2", read.Description);
-        Assert.Equal(3L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
+        Assert.Equal(4L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
         Assert.Equal(1, (await store.InsertGrantAsync(StoreGrants.Grant(key.KeyId, StoreGrants.GrantId(1)), Ct)).Version);
         Assert.Single(await store.ListGrantsForGranteeAsync(key.KeyId, "arn:aws:iam::111122223333:role/Alice", Ct));
         Assert.Equal("grants_by_grantee,grants_by_retiring_principal,grants_pkey",
             await Scalar("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = '{schema}' AND tablename = 'grants'"));
+    }
+
+    [Fact]
+    public async Task A_schema_version_3_migrates_to_version_4_keeping_its_records_and_gains_custom_key_stores_with_unique_names()
+    {
+        var key = await Open().InsertKeyAsync(Key("36363636-3636-3636-3636-363636363636") with { Description = "written by schema 3" }, Ct);
+        // Back to what release 3 left: no custom key store table, version 3.
+        await Execute("DROP TABLE {s}.custom_key_stores; UPDATE {s}.schema_version SET version = 3 WHERE id = 1");
+
+        var store = Open();
+        Assert.Equal("written by schema 3", (await store.GetKeyAsync(key.KeyId, Ct))!.Description);
+        Assert.Equal(4L, await Scalar("SELECT version FROM {s}.schema_version WHERE id = 1"));
+
+        var record = new CustomKeyStoreRecord
+        {
+            CustomKeyStoreId = "cks-0123456789abcdef0",
+            CustomKeyStoreName = "hsm",
+            CustomKeyStoreType = EnvelopeKms.CustomKeyStores.CustomKeyStoreType.AwsCloudHsm,
+            CreationDate = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            ConnectionState = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionState.Disconnected,
+        };
+        Assert.Equal(1, (await store.InsertCustomKeyStoreAsync(record, Ct)).Version);
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await store.InsertCustomKeyStoreAsync(record with { CustomKeyStoreId = "cks-0123456789abcdef1" }, Ct));
+        var other = await store.InsertCustomKeyStoreAsync(record with { CustomKeyStoreId = "cks-0123456789abcdef2", CustomKeyStoreName = "other" }, Ct);
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await store.UpdateCustomKeyStoreAsync(other with { CustomKeyStoreName = "hsm" }, Ct));
+        Assert.Equal(2L, await Scalar("SELECT count(*) FROM {s}.custom_key_stores"));
     }
 
     [Fact]

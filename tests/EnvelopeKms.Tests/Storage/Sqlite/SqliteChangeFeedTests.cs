@@ -60,8 +60,8 @@ public sealed class SqliteChangeFeedTests : IDisposable
         Assert.NotNull(read);
         Assert.Equal("written by release 1", read.Description);
         Assert.Equal(3, read.Version);
-        Assert.Equal(3, SqliteKeyStore.CurrentSchemaVersion);
-        Assert.Equal(3L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(4, SqliteKeyStore.CurrentSchemaVersion);
+        Assert.Equal(4L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
         Assert.Equal(0L, Scalar("SELECT last_change FROM store_state WHERE id = 1"));
         Assert.Equal(0L, Scalar("SELECT count(*) FROM changes"));
 

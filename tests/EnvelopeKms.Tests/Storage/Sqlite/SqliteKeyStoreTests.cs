@@ -31,15 +31,15 @@ public sealed class SqliteKeyStoreTests : IDisposable
         var store = new SqliteKeyStore(DatabasePath);
         var key = await store.InsertKeyAsync(Key("11111111-1111-1111-1111-111111111111"), Ct);
 
-        Assert.Equal(3, SqliteKeyStore.CurrentSchemaVersion);
-        Assert.Equal(3L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(4, SqliteKeyStore.CurrentSchemaVersion);
+        Assert.Equal(4L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
-        Assert.Equal(["aliases", "changes", "grants", "keys", "metadata", "schema_version", "store_state"], Tables());
+        Assert.Equal(["aliases", "changes", "custom_key_stores", "grants", "keys", "metadata", "schema_version", "store_state"], Tables());
 
         var reopened = new SqliteKeyStore(DatabasePath);
         Assert.Equal(key.KeyId, (await reopened.GetKeyAsync(key.KeyId, Ct))!.KeyId);
         Assert.Equal(1L, Scalar("SELECT count(*) FROM schema_version"));
-        Assert.Equal(3L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(4L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
     }
 
     [Fact]
@@ -239,7 +239,7 @@ public sealed class SqliteKeyStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_schema_version_2_database_migrates_to_version_3_keeping_its_keys_and_aliases_and_gains_indexed_grants()
+    public async Task A_schema_version_2_database_migrates_forward_keeping_its_keys_and_aliases_and_gains_indexed_grants()
     {
         var key = Key("33333333-3333-3333-3333-333333333333") with { Description = "written by schema 2" };
         using (var connection = Connect())
@@ -269,7 +269,7 @@ public sealed class SqliteKeyStoreTests : IDisposable
         Assert.Equal("written by schema 2", read.Description);
         Assert.Equal(4, read.Version);
         Assert.Null(read.Policy);
-        Assert.Equal(3L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Equal(4L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
         Assert.Contains("grants", Tables());
         var grant = await store.InsertGrantAsync(StoreGrants.Grant(key.KeyId, StoreGrants.GrantId(1)), Ct);
         Assert.Equal(1, grant.Version);
@@ -280,6 +280,36 @@ public sealed class SqliteKeyStoreTests : IDisposable
         Assert.Contains("grants_by_grantee", QueryPlan("SELECT key_id, grant_id, version, document FROM grants WHERE key_id = 'k' AND grantee_principal = 'p' ORDER BY grant_id"), StringComparison.Ordinal);
         Assert.Contains("grants_by_retiring_principal", QueryPlan("SELECT key_id, grant_id, version, document FROM grants WHERE retiring_principal = 'r' AND (key_id, grant_id) > ('a', 'b') ORDER BY key_id, grant_id LIMIT 10"), StringComparison.Ordinal);
         Assert.DoesNotContain("TEMP B-TREE", QueryPlan("SELECT key_id, grant_id, version, document FROM grants WHERE retiring_principal = 'r' ORDER BY key_id, grant_id LIMIT 10"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_schema_version_3_database_migrates_to_version_4_keeping_its_records_and_gains_custom_key_stores_with_unique_names()
+    {
+        var store = new SqliteKeyStore(DatabasePath);
+        var key = await store.InsertKeyAsync(Key("35353535-3535-3535-3535-353535353535") with { Description = "written by schema 3" }, Ct);
+        await store.InsertGrantAsync(StoreGrants.Grant(key.KeyId, StoreGrants.GrantId(1)), Ct);
+
+        // Back to what release 3 left: no custom key store table, version 3.
+        Execute("DROP TABLE custom_key_stores; UPDATE schema_version SET version = 3 WHERE id = 1");
+        Assert.DoesNotContain("custom_key_stores", Tables());
+
+        var reopened = new SqliteKeyStore(DatabasePath);
+        Assert.Equal("written by schema 3", (await reopened.GetKeyAsync(key.KeyId, Ct))!.Description);
+        Assert.Equal(1, await reopened.CountGrantsAsync(key.KeyId, Ct));
+        Assert.Equal(4L, Scalar("SELECT version FROM schema_version WHERE id = 1"));
+        Assert.Contains("custom_key_stores", Tables());
+
+        var record = new CustomKeyStoreRecord
+        {
+            CustomKeyStoreId = "cks-0123456789abcdef0",
+            CustomKeyStoreName = "hsm",
+            CustomKeyStoreType = EnvelopeKms.CustomKeyStores.CustomKeyStoreType.AwsCloudHsm,
+            CreationDate = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            ConnectionState = EnvelopeKms.CustomKeyStores.CustomKeyStoreConnectionState.Disconnected,
+        };
+        Assert.Equal(1, (await reopened.InsertCustomKeyStoreAsync(record, Ct)).Version);
+        await Assert.ThrowsAsync<KeyStoreConflictException>(async () => await reopened.InsertCustomKeyStoreAsync(record with { CustomKeyStoreId = "cks-0123456789abcdef1" }, Ct));
+        Assert.Equal(1L, Scalar("SELECT count(*) FROM custom_key_stores"));
     }
 
     [Fact]
