@@ -1154,7 +1154,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     private async Task<T> RunAsync<T>(KmsOperation operation, KmsRequest request, Func<OperationContext, Task<T>> body)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var ctx = new OperationContext(operation, request.Caller ?? _callerProvider.GetCurrentCaller(), NewRequestId())
+        var ctx = new OperationContext(operation, ViaServiceScope.Apply(request.Caller ?? _callerProvider.GetCurrentCaller()), NewRequestId())
         {
             DryRun = request is IDryRunRequest { DryRun: true },
             Request = request,
