@@ -199,7 +199,7 @@ public sealed class EncryptedColumnTests : IDisposable
         [EnvelopeEncrypted]
         public string? Ssn { get; set; }
         public string? Notes { get; set; }
-        [EnvelopeEncrypted]
+        [EnvelopeEncrypted(KeyId = "alias/clinic")]
         public byte[]? Scan { get; set; }
     }
 
