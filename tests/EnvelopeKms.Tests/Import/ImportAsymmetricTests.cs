@@ -121,6 +121,28 @@ public sealed class ImportAsymmetricTests
         Assert.Equal(KeyState.PendingImport, (await km.DescribeAsync(key.KeyId)).KeyState);
     }
 
+    [Fact]
+    public async Task An_RSA_key_below_2048_bits_and_EC_scalars_of_zero_or_at_least_the_order_are_refused()
+    {
+        using var kms = new TestKeyManager();
+        var km = kms.Api();
+        var rsaKey = await NewExternalAsync(km, KeySpec.Rsa2048, KeyUsage.SignVerify);
+        var ecKey = await NewExternalAsync(km, KeySpec.EccNistP256, KeyUsage.SignVerify);
+        using var small = RSA.Create(1024);
+        var order = Convert.FromHexString("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+        var orderPlusOne = order.ToArray();
+        orderPlusOne[^1]++;
+
+        await Assert.ThrowsAsync<KmsIncorrectKeyMaterialException>(() => km.ImportAsync(rsaKey.KeyId, small.ExportPkcs8PrivateKey(), algorithm: KeyWrap));
+        foreach (var scalar in new[] { new byte[32], order, orderPlusOne, Enumerable.Repeat((byte)0xFF, 32).ToArray() })
+        {
+            await Assert.ThrowsAsync<KmsIncorrectKeyMaterialException>(() => km.ImportAsync(ecKey.KeyId, EcPkcs8(scalar, "1.2.840.10045.3.1.7")));
+        }
+
+        Assert.Equal(KeyState.PendingImport, (await km.DescribeAsync(rsaKey.KeyId)).KeyState);
+        Assert.Equal(KeyState.PendingImport, (await km.DescribeAsync(ecKey.KeyId)).KeyState);
+    }
+
     [Theory]
     [InlineData(KeySpec.Rsa2048, ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec.Rsa4096)]
     [InlineData(KeySpec.Rsa4096, ImportWrappingAlgorithm.RsaesOaepSha1, WrappingKeySpec.Rsa4096)]
@@ -266,11 +288,17 @@ public sealed class ImportAsymmetricTests
     private static byte[] WithoutPublicKey(ECDsa ec)
     {
         var parameters = ec.ExportParameters(includePrivateParameters: true);
+        return EcPkcs8(parameters.D!, parameters.Curve.Oid.Value!);
+    }
+
+    /// <summary>A PKCS#8 EC private key of any scalar on a named curve, without the public key.</summary>
+    private static byte[] EcPkcs8(byte[] scalar, string curveOid)
+    {
         var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
             writer.WriteInteger(1);
-            writer.WriteOctetString(parameters.D);
+            writer.WriteOctetString(scalar);
         }
 
         var ecPrivateKey = writer.Encode();
@@ -281,7 +309,7 @@ public sealed class ImportAsymmetricTests
             using (outer.PushSequence())
             {
                 outer.WriteObjectIdentifier("1.2.840.10045.2.1");
-                outer.WriteObjectIdentifier(parameters.Curve.Oid.Value!);
+                outer.WriteObjectIdentifier(curveOid);
             }
 
             outer.WriteOctetString(ecPrivateKey);
