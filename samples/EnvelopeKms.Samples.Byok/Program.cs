@@ -130,6 +130,36 @@ try
         Console.WriteLine($"   Decrypt old ciphertext: \"{Encoding.UTF8.GetString(decrypted.Plaintext)}\"");
     }
 
+    Step(8, "Rotate to new imported material (NEW_KEY_MATERIAL, then RotateKeyOnDemand)");
+    var next = RandomNumberGenerator.GetBytes(32);
+    var fresh = await kms.GetParametersForImportAsync(new GetParametersForImportRequest
+    {
+        KeyId = key.KeyId,
+        WrappingAlgorithm = ImportWrappingAlgorithm.RsaAesKeyWrapSha256,
+        WrappingKeySpec = WrappingKeySpec.Rsa3072,
+    });
+    var pending = await kms.ImportKeyMaterialAsync(new ImportKeyMaterialRequest
+    {
+        KeyId = key.KeyId,
+        ImportToken = fresh.ImportToken,
+        EncryptedKeyMaterial = WrapRsaAes(fresh.PublicKey, next),
+        ExpirationModel = ExpirationModel.KeyMaterialDoesNotExpire,
+        ImportType = ImportType.NewKeyMaterial,
+        KeyMaterialDescription = "second material",
+    });
+    CryptographicOperations.ZeroMemory(next);
+    foreach (var entry in (await kms.ListKeyRotationsAsync(new ListKeyRotationsRequest { KeyId = key.KeyId, IncludeKeyMaterial = IncludeKeyMaterial.AllKeyMaterial })).Items)
+    {
+        Console.WriteLine($"   Material {Short(entry.KeyMaterialId)}: {entry.KeyMaterialState.ToKmsName()}, {entry.ImportState?.ToKmsName()}");
+    }
+
+    var rotated = await kms.RotateKeyOnDemandAsync(new RotateKeyOnDemandRequest { KeyId = key.KeyId });
+    Console.WriteLine($"   RotateKeyOnDemand: current material {Short(rotated.KeyMaterialId)}, the imported one {rotated.KeyMaterialId == pending.KeyMaterialId}");
+    using (var decrypted = await kms.DecryptAsync(new DecryptRequest { CiphertextBlob = ciphertext }))
+    {
+        Console.WriteLine($"   Decrypt old ciphertext after the rotation: \"{Encoding.UTF8.GetString(decrypted.Plaintext)}\"");
+    }
+
     CryptographicOperations.ZeroMemory(material);
     File.Delete(Path.Combine(home, "PlaintextKeyMaterial.bin"));
     Console.WriteLine();

@@ -37,6 +37,7 @@ public sealed partial class KeyManager
 
             var key = await UseKeyAsync(ctx, KmsOperation.GetParametersForImport, request.KeyId, nameof(request.KeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
             RequireImportable(key);
+            ImportedMaterial.CheckWrapping(key.KeySpec, request.WrappingAlgorithm, request.WrappingKeySpec);
             var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
             var bits = request.WrappingKeySpec switch
             {
@@ -114,6 +115,11 @@ public sealed partial class KeyManager
             if (request.KeyMaterialDescription is { Length: > 256 })
             {
                 throw new KmsValidationException("KeyMaterialDescription must have at most 256 characters.");
+            }
+
+            if (request.KeyMaterialDescription is { } text && !IsKeyMaterialDescription(text))
+            {
+                throw new KmsValidationException("KeyMaterialDescription may contain only letters, digits, white space and the characters : / _ . -");
             }
 
             if (request.KeyMaterialId is { } givenId)
@@ -329,10 +335,16 @@ public sealed partial class KeyManager
     private static bool IsExpired(KeyMaterialRecord material, DateTimeOffset now)
         => material.Imported && material.ValidTo is { } validTo && validTo <= now && material.WrappedMaterial.Length > 0;
 
-    /// <summary>The key with the selected materials' wrapped bytes removed (their ids stay, for a re-import); PendingImport when the current one went.</summary>
+    /// <summary>
+    /// The key with the selected materials' wrapped bytes removed (their ids stay, for a re-import);
+    /// PendingImport when the current one went. Material pending rotation goes entirely: it is not yet
+    /// associated with the key, so different material can be imported in its place.
+    /// </summary>
     private static KeyRecord WithoutMaterial(KeyRecord key, Func<KeyMaterialRecord, bool> selected)
     {
-        var materials = key.KeyMaterials.Select(m => selected(m) ? m with { WrappedMaterial = [], ValidTo = null } : m).ToList();
+        var materials = key.KeyMaterials
+            .Where(m => !(selected(m) && IsPendingRotation(key, m)))
+            .Select(m => selected(m) ? m with { WrappedMaterial = [], ValidTo = null } : m).ToList();
         var current = materials.FirstOrDefault(m => m.KeyMaterialId == key.CurrentKeyMaterialId);
         var state = current is null || current.WrappedMaterial.Length == 0 ? KeyState.PendingImport : key.KeyState;
         return key with { KeyMaterials = materials, KeyState = key.KeyState == KeyState.PendingDeletion ? key.KeyState : state };
@@ -348,7 +360,7 @@ public sealed partial class KeyManager
         _budgets.TryRemove((keyId, materialId), out _);
     }
 
-    /// <summary>Only EXTERNAL symmetric encryption and HMAC keys take imported material in this version.</summary>
+    /// <summary>Only EXTERNAL keys take imported material: symmetric encryption, HMAC, and asymmetric keys of a KMS key spec.</summary>
     private void RequireImportable(KeyRecord key)
     {
         if (key.Origin != KeyOrigin.External)
@@ -356,9 +368,9 @@ public sealed partial class KeyManager
             throw new KmsUnsupportedOperationException($"{_ids.KeyArn(key.KeyId)} has origin {key.Origin.ToKmsName()}; key material can be imported only into keys of origin EXTERNAL.");
         }
 
-        if (key.KeySpec != KeySpec.SymmetricDefault && !KeySpecs.IsHmac(key.KeySpec))
+        if (key.KeySpec != KeySpec.SymmetricDefault && !KeySpecs.IsHmac(key.KeySpec) && !ImportedMaterial.IsImportableAsymmetric(key.KeySpec))
         {
-            throw new KmsUnsupportedOperationException($"Importing {key.KeySpec.ToKmsName()} key material is not supported in this version; SYMMETRIC_DEFAULT and HMAC keys are.");
+            throw new KmsUnsupportedOperationException($"Importing {key.KeySpec.ToKmsName()} key material is not supported: it is not an AWS KMS key spec.");
         }
     }
 
@@ -385,11 +397,12 @@ public sealed partial class KeyManager
                 throw new KmsInvalidImportTokenException("ImportToken was already used; call GetParametersForImport for new parameters.");
             }
 
+            ImportedMaterial.CheckWrapping(key.KeySpec, token.Algorithm, token.WrappingKeySpec);
             var hasMaterial = key.KeyMaterials.Count > 0;
             var type = request.ImportType ?? (hasMaterial ? ImportType.ExistingKeyMaterial : ImportType.NewKeyMaterial);
             if (type == ImportType.NewKeyMaterial && hasMaterial)
             {
-                throw new KmsUnsupportedOperationException($"{_ids.KeyArn(key.KeyId)} already has key material; importing new material (rotation of imported material) is not supported in this version. Re-import the same material with EXISTING_KEY_MATERIAL.");
+                RequireNewMaterialAllowed(key);
             }
 
             if (type == ImportType.ExistingKeyMaterial && !hasMaterial)
@@ -397,14 +410,20 @@ public sealed partial class KeyManager
                 throw new KmsValidationException($"ImportType is EXISTING_KEY_MATERIAL but {_ids.KeyArn(key.KeyId)} never had key material.");
             }
 
-            var material = UnwrapImportedMaterial(token, request.EncryptedKeyMaterial);
+            var unwrapped = UnwrapImportedMaterial(token, request.EncryptedKeyMaterial);
+            byte[] material;
             try
             {
-                if (material.Length != KeySpecs.MaterialLength(key.KeySpec))
-                {
-                    throw new KmsIncorrectKeyMaterialException($"The key material has {material.Length} bytes; {key.KeySpec.ToKmsName()} key material must have {KeySpecs.MaterialLength(key.KeySpec)}.");
-                }
+                // Checked against the key spec (an asymmetric key re-encoded canonically) before anything is stored.
+                material = ImportedMaterial.Accept(key.KeySpec, unwrapped);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(unwrapped);
+            }
 
+            try
+            {
                 var computedId = ImportedMaterialId(key.KeyId, material);
                 string materialId;
                 List<KeyMaterialRecord> materials;
@@ -426,9 +445,15 @@ public sealed partial class KeyManager
                 }
                 else
                 {
+                    if (key.KeyMaterials.Any(m => m.KeyMaterialId == computedId))
+                    {
+                        throw new KmsValidationException($"The key material is already key material {computedId} of {_ids.KeyArn(key.KeyId)}; re-import it with ImportType EXISTING_KEY_MATERIAL.");
+                    }
+
+                    // A key's first material becomes current; a later one waits (PENDING_ROTATION) for RotateKeyOnDemand.
                     materialId = computedId;
                     var fresh = new KeyMaterialRecord { KeyMaterialId = materialId, CreationDate = now, WrappedMaterial = [] };
-                    materials = [Imported(fresh, key, material, request, model)];
+                    materials = [.. key.KeyMaterials, Imported(fresh, key, material, request, model)];
                 }
 
                 used.Add(new UsedImportToken { TokenId = token.TokenId, ValidTo = token.ValidTo });
@@ -501,4 +526,91 @@ public sealed partial class KeyManager
     /// </summary>
     internal static string ImportedMaterialId(string keyId, ReadOnlySpan<byte> material)
         => Convert.ToHexStringLower(HMACSHA256.HashData(material, [.. MaterialIdLabel, .. Encoding.ASCII.GetBytes(keyId)]));
+
+    // ---------------------------------------------------------------- several materials, on-demand rotation
+
+    /// <summary>
+    /// Whether <paramref name="material"/> was imported with NEW_KEY_MATERIAL into a key that already had
+    /// material and waits for <c>RotateKeyOnDemand</c> (<c>PENDING_ROTATION</c>): imported, never current
+    /// (no rotation type) and not the key's first material.
+    /// </summary>
+    internal static bool IsPendingRotation(KeyRecord key, KeyMaterialRecord material)
+        => material.Imported && material.RotationType is null && material.KeyMaterialId != key.CurrentKeyMaterialId
+            && key.KeyMaterials.Count > 0 && key.KeyMaterials[0].KeyMaterialId != material.KeyMaterialId;
+
+    /// <summary>Whether imported material's bytes are in the store (<c>IMPORTED</c>) or expired or were deleted (<c>PENDING_IMPORT</c>).</summary>
+    internal static ImportState ImportStateOf(KeyMaterialRecord material)
+        => material.WrappedMaterial.Length > 0 ? ImportState.Imported : ImportState.PendingImport;
+
+    /// <summary>The expiration model of imported material that is in the store, or <see langword="null"/> when it is not.</summary>
+    internal static ExpirationModel? ExpirationModelOf(KeyMaterialRecord material)
+        => !material.Imported || material.WrappedMaterial.Length == 0 ? null
+            : material.ValidTo is null ? ExpirationModel.KeyMaterialDoesNotExpire : ExpirationModel.KeyMaterialExpires;
+
+    /// <summary>New material for a key that has material: symmetric encryption keys only, one pending material at a time.</summary>
+    private void RequireNewMaterialAllowed(KeyRecord key)
+    {
+        if (key.KeySpec != KeySpec.SymmetricDefault)
+        {
+            throw new KmsUnsupportedOperationException($"{_ids.KeyArn(key.KeyId)} already has key material, and only symmetric encryption keys (SYMMETRIC_DEFAULT) take new imported material (for on-demand rotation). Re-import the same material with EXISTING_KEY_MATERIAL.");
+        }
+
+        if (key.KeyMaterials.FirstOrDefault(m => IsPendingRotation(key, m)) is { } pending)
+        {
+            throw new KmsValidationException($"Key material {pending.KeyMaterialId} of {_ids.KeyArn(key.KeyId)} is already pending rotation; rotate the key on demand, or delete that material, before importing new material.");
+        }
+    }
+
+    /// <summary>KMS's pattern for <c>KeyMaterialDescription</c>: <c>^[a-zA-Z0-9:/_\s.-]+$</c> (an empty description is allowed too).</summary>
+    private static bool IsKeyMaterialDescription(string text)
+    {
+        foreach (var c in text)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || char.IsWhiteSpace(c) || c is ':' or '/' or '_' or '.' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// On-demand rotation of an EXTERNAL symmetric key: the material pending rotation (imported with
+    /// NEW_KEY_MATERIAL) becomes current; the previous one stays to decrypt. Nothing is generated.
+    /// </summary>
+    /// <exception cref="KeyStoreConflictException">The key changed since it was read.</exception>
+    private async Task<KeyRecord> RotateImportedMaterialAsync(OperationContext ctx, KeyRecord key, CancellationToken cancellationToken)
+    {
+        var pending = key.KeyMaterials.FirstOrDefault(m => IsPendingRotation(key, m) && m.WrappedMaterial.Length > 0)
+            ?? throw new KmsValidationException($"{_ids.KeyArn(key.KeyId)} has no imported key material pending rotation; import new key material with ImportType NEW_KEY_MATERIAL first.");
+        var onDemand = key.KeyMaterials.Count(m => m.RotationType == KeyRotationType.OnDemand);
+        if (onDemand >= MaxOnDemandRotations)
+        {
+            throw new KmsLimitExceededException($"{_ids.KeyArn(key.KeyId)} has been rotated on demand {onDemand} times, the most a key allows.");
+        }
+
+        // The rotation date of the material is when it became current.
+        var now = _time.GetUtcNow();
+        var rotated = key with
+        {
+            CurrentKeyMaterialId = pending.KeyMaterialId,
+            KeyMaterials = [.. key.KeyMaterials.Select(m => m.KeyMaterialId == pending.KeyMaterialId ? m with { RotationType = KeyRotationType.OnDemand, CreationDate = now } : m)],
+        };
+        ctx.KeyMaterialId = pending.KeyMaterialId;
+        await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
+        KeyRecord result;
+        try
+        {
+            result = await _store.UpdateKeyAsync(rotated, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (KeyStoreConflictException)
+        {
+            ctx.AuditWritten = false; // Nothing was stored: a retry writes its own audit record.
+            throw;
+        }
+
+        Log.RotatedKey(_logger, key.KeyId, pending.KeyMaterialId, KeyRotationType.OnDemand.ToKmsName());
+        return result;
+    }
 }

@@ -84,6 +84,23 @@ public sealed partial class KeyManager
             for (var attempt = 0; ; attempt++)
             {
                 var key = await UseKeyAsync(ctx, KmsOperation.RotateKeyOnDemand, request.KeyId, nameof(request.KeyId), allowAlias: false, cancellationToken).ConfigureAwait(false);
+                if (key.Origin == KeyOrigin.External)
+                {
+                    // Imported material: the material pending rotation becomes current (KeyManager.Import.cs).
+                    RequireSymmetric(key);
+                    try
+                    {
+                        var imported = await RotateImportedMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
+                        OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.RotateKeyOnDemand);
+                        return new RotateKeyOnDemandResponse { KeyId = key.KeyId, KeyMaterialId = imported.CurrentKeyMaterialId! };
+                    }
+                    catch (KeyStoreConflictException e) when (attempt < _maxRetries)
+                    {
+                        _ = e;
+                        continue;
+                    }
+                }
+
                 RequireRotatableSpec(key);
                 var onDemand = key.KeyMaterials.Count(m => m.RotationType == KeyRotationType.OnDemand);
                 if (onDemand >= MaxOnDemandRotations)
@@ -144,7 +161,12 @@ public sealed partial class KeyManager
                     KeyMaterialId = m.KeyMaterialId,
                     RotationDate = m.CreationDate,
                     RotationType = m.RotationType,
-                    KeyMaterialState = m.KeyMaterialId == key.CurrentKeyMaterialId ? KeyMaterialState.Current : KeyMaterialState.NonCurrent,
+                    KeyMaterialState = m.KeyMaterialId == key.CurrentKeyMaterialId ? KeyMaterialState.Current
+                        : IsPendingRotation(key, m) ? KeyMaterialState.PendingRotation : KeyMaterialState.NonCurrent,
+                    ImportState = key.Origin == KeyOrigin.External ? ImportStateOf(m) : null,
+                    ExpirationModel = key.Origin == KeyOrigin.External ? ExpirationModelOf(m) : null,
+                    ValidTo = key.Origin == KeyOrigin.External ? m.ValidTo : null,
+                    KeyMaterialDescription = key.Origin == KeyOrigin.External ? m.Description : null,
                 })
                 .ToList();
             var items = page.Take(limit).ToList();
@@ -332,7 +354,7 @@ public sealed partial class KeyManager
         }
     }
 
-    /// <summary>Symmetric keys whose material EnvelopeKms generated rotate; imported material (origin EXTERNAL) does not in this version.</summary>
+    /// <summary>Symmetric keys whose material EnvelopeKms generated rotate automatically; imported material (origin EXTERNAL) rotates only on demand (RotateKeyOnDemand, KeyManager.Import.cs).</summary>
     private void RequireRotatableSpec(KeyRecord key)
     {
         RequireSymmetric(key);

@@ -1673,6 +1673,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             return null;
         }
 
+        if (record.Imported && record.WrappedMaterial.Length == 0)
+        {
+            throw new KmsInvalidStateException($"Key material {materialId} of {_ids.KeyArn(key.KeyId)} expired or was deleted (PENDING_IMPORT); re-import it to use it again.");
+        }
+
         var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
         var (min, max) = KeySpecs.MaterialLengthRange(key.KeySpec);
         var length = rootKey.GetUnwrappedLength(record.WrappedMaterial);
@@ -1890,6 +1895,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         DeletionDate = key.DeletionDate,
         PendingDeletionWindowInDays = key.PendingDeletionWindowInDays,
         CurrentKeyMaterialId = key.CurrentKeyMaterialId,
+        ExpirationModel = key.Origin == KeyOrigin.External && key.KeyMaterials.FirstOrDefault(m => m.KeyMaterialId == key.CurrentKeyMaterialId) is { } current ? ExpirationModelOf(current) : null,
+        ValidTo = key.Origin == KeyOrigin.External ? key.KeyMaterials.FirstOrDefault(m => m.KeyMaterialId == key.CurrentKeyMaterialId)?.ValidTo : null,
     };
 
     private static string NewRequestId() => Identifiers.NewKeyId();

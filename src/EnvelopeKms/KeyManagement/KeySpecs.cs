@@ -102,6 +102,8 @@ internal static class KeySpecs
         KeySpec.MlKem512 => (80, 1800),
         KeySpec.MlKem768 => (80, 2600),
         KeySpec.MlKem1024 => (80, 3400),
+        // HMAC keys: generated at the digest length; imported ones up to the hash's block size.
+        KeySpec.Hmac224 or KeySpec.Hmac256 or KeySpec.Hmac384 or KeySpec.Hmac512 => Import.ImportedMaterial.HmacLengthRange(spec),
         _ => (MaterialLength(spec), MaterialLength(spec)),
     };
 

@@ -184,6 +184,8 @@ public enum KeyMaterialState
     Current = 1,
     /// <summary><c>NON_CURRENT</c>: used only to decrypt what it encrypted.</summary>
     NonCurrent,
+    /// <summary><c>PENDING_ROTATION</c>: imported with <c>NEW_KEY_MATERIAL</c> and waiting for <c>RotateKeyOnDemand</c> to become current; not used yet.</summary>
+    PendingRotation,
 }
 
 /// <summary>Which material versions <c>ListKeyRotations</c> lists (<c>IncludeKeyMaterial</c>).</summary>

@@ -36,10 +36,19 @@ public enum ExpirationModel
 /// <summary>Whether imported material is new to the key or a re-import (<c>ImportType</c>).</summary>
 public enum ImportType
 {
-    /// <summary><c>NEW_KEY_MATERIAL</c>: the key's first material.</summary>
+    /// <summary><c>NEW_KEY_MATERIAL</c>: the key's first material, or (symmetric encryption keys) new material that waits in <see cref="KeyMaterialState.PendingRotation"/> for <c>RotateKeyOnDemand</c>.</summary>
     NewKeyMaterial = 1,
-    /// <summary><c>EXISTING_KEY_MATERIAL</c>: the same material the key had before (after it expired or was deleted).</summary>
+    /// <summary><c>EXISTING_KEY_MATERIAL</c>: the same material the key had before (after it expired or was deleted); <c>KeyMaterialId</c> names which.</summary>
     ExistingKeyMaterial,
+}
+
+/// <summary>Whether a key's imported material is in the key manager (<c>ImportState</c>).</summary>
+public enum ImportState
+{
+    /// <summary><c>IMPORTED</c>: the material is available.</summary>
+    Imported = 1,
+    /// <summary><c>PENDING_IMPORT</c>: the material expired or was deleted; re-import it to use it again.</summary>
+    PendingImport,
 }
 
 /// <summary>Input of <c>GetParametersForImport</c>.</summary>

@@ -41,6 +41,10 @@ public sealed class KeyMetadata
     public string? CurrentKeyMaterialId { get; init; }
     /// <summary>Whether this is a multi-region key (always <see langword="false"/> in this version).</summary>
     public bool MultiRegion { get; init; }
+    /// <summary>For a key of origin <c>EXTERNAL</c> with current material: whether that material expires.</summary>
+    public ExpirationModel? ExpirationModel { get; init; }
+    /// <summary>For a key of origin <c>EXTERNAL</c>: when its current material expires, if it does.</summary>
+    public DateTimeOffset? ValidTo { get; init; }
 }
 
 /// <summary>A key tag (<c>Tag</c>): a key of 1–128 characters and a value of 0–256 characters.</summary>

@@ -128,6 +128,14 @@ public static class KmsNames
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 
+    /// <summary>Returns the AWS KMS name of an import state.</summary>
+    public static string ToKmsName(this ImportState value) => value switch
+    {
+        ImportState.Imported => "IMPORTED",
+        ImportState.PendingImport => "PENDING_IMPORT",
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
     /// <summary>Returns the AWS KMS name of a key origin.</summary>
     public static string ToKmsName(this KeyOrigin value) => value switch
     {
@@ -160,6 +168,7 @@ public static class KmsNames
     {
         KeyMaterialState.Current => "CURRENT",
         KeyMaterialState.NonCurrent => "NON_CURRENT",
+        KeyMaterialState.PendingRotation => "PENDING_ROTATION",
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 

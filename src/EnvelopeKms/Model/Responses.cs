@@ -307,6 +307,14 @@ public sealed class RotationsListEntry
     public KeyRotationType? RotationType { get; init; }
     /// <summary>Whether the material encrypts (<see cref="KeyMaterialState.Current"/>) or only decrypts.</summary>
     public required KeyMaterialState KeyMaterialState { get; init; }
+    /// <summary>For a key of origin <c>EXTERNAL</c>: whether the imported material is available or needs a re-import; otherwise <see langword="null"/>.</summary>
+    public ImportState? ImportState { get; init; }
+    /// <summary>For a key of origin <c>EXTERNAL</c>: whether the imported material expires (omitted while it is not imported).</summary>
+    public ExpirationModel? ExpirationModel { get; init; }
+    /// <summary>For a key of origin <c>EXTERNAL</c>: when the imported material expires, if it does.</summary>
+    public DateTimeOffset? ValidTo { get; init; }
+    /// <summary>For a key of origin <c>EXTERNAL</c>: the <c>KeyMaterialDescription</c> given at import.</summary>
+    public string? KeyMaterialDescription { get; init; }
 }
 
 /// <summary>Output of <c>ListKeyRotations</c>, oldest material first.</summary>

@@ -32,6 +32,8 @@ public sealed class ByokSampleTests : IDisposable
             "6. Let the material expire", "Encrypt refused: KMSInvalidStateException", "State: PendingImport",
             "7. Re-import the same material", "same material True",
             "Decrypt old ciphertext: \"payroll 2026\"",
+            "8. Rotate to new imported material", "CURRENT, IMPORTED", "PENDING_ROTATION, IMPORTED", "the imported one True",
+            "Decrypt old ciphertext after the rotation: \"payroll 2026\"",
             "Done.",
         ]);
         Assert.False(File.Exists(Path.Combine(_folder, "PlaintextKeyMaterial.bin")));

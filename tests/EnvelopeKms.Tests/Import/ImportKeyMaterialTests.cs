@@ -287,12 +287,12 @@ public sealed class ImportKeyMaterialTests
     }
 
     [Fact]
-    public async Task Keys_of_origin_AWS_KMS_and_asymmetric_keys_take_no_imported_material()
+    public async Task Keys_of_origin_AWS_KMS_and_ML_KEM_keys_take_no_imported_material()
     {
         using var kms = new TestKeyManager();
         var km = kms.Api();
         var owned = await km.NewKeyAsync("aws");
-        var signing = (await km.CreateKeyAsync(new CreateKeyRequest { KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.SignVerify, Origin = KeyOrigin.External }, Kms.Ct)).KeyMetadata;
+        var signing = (await km.CreateKeyAsync(new CreateKeyRequest { KeySpec = KeySpec.MlKem768, KeyUsage = KeyUsage.EncapsulateDecapsulate, Origin = KeyOrigin.External }, Kms.Ct)).KeyMetadata;
         GetParametersForImportRequest For(string id) => new() { KeyId = id, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 };
 
         await Assert.ThrowsAsync<KmsUnsupportedOperationException>(() => km.GetParametersForImportAsync(For(owned.KeyId), Kms.Ct));

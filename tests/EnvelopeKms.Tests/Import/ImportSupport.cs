@@ -27,7 +27,8 @@ internal static class ImportSupport
 
     /// <summary>Gets import parameters and imports <paramref name="material"/>; returns the material id.</summary>
     public static async Task<string> ImportAsync(this IKeyManager km, string keyId, byte[] material, DateTimeOffset? validTo = null,
-        ImportWrappingAlgorithm algorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec spec = WrappingKeySpec.Rsa2048, ImportType? importType = null)
+        ImportWrappingAlgorithm algorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec spec = WrappingKeySpec.Rsa2048, ImportType? importType = null,
+        string? description = null, string? keyMaterialId = null)
     {
         var parameters = await km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = keyId, WrappingAlgorithm = algorithm, WrappingKeySpec = spec }, TestContext.Current.CancellationToken);
         var response = await km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest
@@ -38,6 +39,8 @@ internal static class ImportSupport
             ExpirationModel = validTo is null ? ExpirationModel.KeyMaterialDoesNotExpire : ExpirationModel.KeyMaterialExpires,
             ValidTo = validTo,
             ImportType = importType,
+            KeyMaterialDescription = description,
+            KeyMaterialId = keyMaterialId,
         }, TestContext.Current.CancellationToken);
         return response.KeyMaterialId;
     }
