@@ -251,6 +251,31 @@ public sealed partial class MultiRegionKeyTests
     }
 
     [Fact]
+    public async Task Policies_can_condition_on_the_replica_Region_and_the_multi_Region_key_type()
+    {
+        using var regions = new Regions(East, West, Europe);
+        var east = regions.Api(East);
+        const string NoEurope = """
+            {"Version":"2012-10-17","Statement":[
+              {"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kms:*","Resource":"*"},
+              {"Sid":"NoEurope","Effect":"Deny","Principal":{"AWS":"*"},"Action":"kms:ReplicateKey","Resource":"*","Condition":{"StringEquals":{"kms:ReplicaRegion":"eu-west-1"}}}]}
+            """;
+        const string DecryptOnlyOnReplicas = """
+            {"Version":"2012-10-17","Statement":[
+              {"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kms:*","Resource":"*"},
+              {"Sid":"DecryptOnly","Effect":"Deny","Principal":{"AWS":"*"},"Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"kms:MultiRegionKeyType":"REPLICA"},"Bool":{"kms:MultiRegion":"true"}}}]}
+            """;
+        var key = (await east.CreateKeyAsync(new CreateKeyRequest { MultiRegion = true, Policy = NoEurope }, Ct)).KeyMetadata;
+
+        await Assert.ThrowsAsync<KmsAccessDeniedException>(() => ReplicateAsync(east, key.KeyId, Europe));
+        await ReplicateAsync(east, key.KeyId, West, policy: DecryptOnlyOnReplicas);
+
+        var blob = await east.EncryptBlobAsync(key.KeyId, Kms.Utf8("east"));
+        await Assert.ThrowsAsync<KmsAccessDeniedException>(() => regions.Api(West).EncryptBlobAsync(key.KeyId, Kms.Utf8("west")));
+        Assert.Equal(Kms.Utf8("east"), await regions.Api(West).DecryptBlobAsync(blob));
+    }
+
+    [Fact]
     public async Task ReplicateKey_and_UpdatePrimaryRegion_fail_as_AWS_KMS_does()
     {
         using var regions = new Regions(East, West, Europe);
