@@ -188,4 +188,14 @@ public interface IKeyManager
     /// (EnvelopeKms's <c>GetUsageReport</c>; on no key; needs <c>kms:GetUsageReport</c>). See <c>docs/audit.md</c>.
     /// </summary>
     Task<Auditing.Usage.KeyUsageReport> GetUsageReportAsync(GetUsageReportRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Copies a multi-Region primary key into another Region of the key manager's <see cref="MultiRegion.KmsRegionGroup"/>
+    /// (<c>ReplicateKey</c>): the replica shares the key id, key material, spec, usage, origin and rotation, and has its
+    /// own policy, description, tags, aliases and state. See <c>docs/multi-region.md</c>.
+    /// </summary>
+    Task<ReplicateKeyResponse> ReplicateKeyAsync(ReplicateKeyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes the replica in another Region the primary key of a multi-Region key, and this primary key a replica (<c>UpdatePrimaryRegion</c>).</summary>
+    Task UpdatePrimaryRegionAsync(UpdatePrimaryRegionRequest request, CancellationToken cancellationToken = default);
 }

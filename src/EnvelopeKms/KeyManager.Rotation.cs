@@ -24,7 +24,7 @@ public sealed partial class KeyManager
     public Task EnableKeyRotationAsync(EnableKeyRotationRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return RunAsync(KmsOperation.EnableKeyRotation, request, ctx =>
+        return RunAsync(KmsOperation.EnableKeyRotation, request, async ctx =>
         {
             var period = request.RotationPeriodInDays ?? DefaultRotationPeriodInDays;
             if (period is < MinRotationPeriodInDays or > MaxRotationPeriodInDays)
@@ -32,7 +32,7 @@ public sealed partial class KeyManager
                 throw new KmsValidationException($"RotationPeriodInDays must be between {MinRotationPeriodInDays} and {MaxRotationPeriodInDays}; it was {period}.");
             }
 
-            return MutateKeyAsync(ctx, KmsOperation.EnableKeyRotation, request.KeyId, key =>
+            var changed = await MutateKeyAsync(ctx, KmsOperation.EnableKeyRotation, request.KeyId, key =>
             {
                 RequireAutomaticRotation(key);
                 // Changing the period of a key that already rotates keeps its schedule's anchor (the last
@@ -41,7 +41,9 @@ public sealed partial class KeyManager
                     ? due.AddDays(period - old)
                     : _time.GetUtcNow().AddDays(period);
                 return key with { RotationPeriodInDays = period, NextRotationDate = next };
-            }, cancellationToken);
+            }, cancellationToken).ConfigureAwait(false);
+            await ReachReplicasAsync(changed).ConfigureAwait(false);
+            return changed;
         });
     }
 
@@ -49,12 +51,16 @@ public sealed partial class KeyManager
     public Task DisableKeyRotationAsync(DisableKeyRotationRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return RunAsync(KmsOperation.DisableKeyRotation, request, ctx =>
-            MutateKeyAsync(ctx, KmsOperation.DisableKeyRotation, request.KeyId, key =>
+        return RunAsync(KmsOperation.DisableKeyRotation, request, async ctx =>
+        {
+            var changed = await MutateKeyAsync(ctx, KmsOperation.DisableKeyRotation, request.KeyId, key =>
             {
                 RequireAutomaticRotation(key);
                 return key with { RotationPeriodInDays = null, NextRotationDate = null };
-            }, cancellationToken));
+            }, cancellationToken).ConfigureAwait(false);
+            await ReachReplicasAsync(changed).ConfigureAwait(false);
+            return changed;
+        });
     }
 
     /// <inheritdoc />
@@ -213,7 +219,7 @@ public sealed partial class KeyManager
 
     /// <summary>Whether the key's scheduled rotation is due (only enabled keys rotate; a disabled key rotates when it is enabled and used again).</summary>
     private bool IsDue(KeyRecord key)
-        => key.KeyState == KeyState.Enabled && key.NextRotationDate is { } due && due <= _time.GetUtcNow();
+        => key.KeyState == KeyState.Enabled && key.NextRotationDate is { } due && due <= _time.GetUtcNow() && !IsReplica(key);
 
     /// <summary>
     /// Applies a due scheduled rotation before the key is used, and returns the record to use: the
@@ -313,6 +319,7 @@ public sealed partial class KeyManager
         }
 
         Log.RotatedKey(_logger, key.KeyId, material.KeyMaterialId, type.ToKmsName());
+        await ReachReplicasAsync(result).ConfigureAwait(false);
         return result;
     }
 
@@ -357,6 +364,7 @@ public sealed partial class KeyManager
     /// <summary>Symmetric keys whose material EnvelopeKms generated rotate automatically; imported material (origin EXTERNAL) rotates only on demand (RotateKeyOnDemand, KeyManager.Import.cs).</summary>
     private void RequireRotatableSpec(KeyRecord key)
     {
+        RequireNotReplica(key);
         RequireSymmetric(key);
 
         if (key.Origin != KeyOrigin.AwsKms)
@@ -441,6 +449,11 @@ public sealed partial class KeyManager
 
     private async Task<KeyRecord> RotateForUsageAsync(OperationContext requestContext, KeyRecord key, long reserved, CancellationToken cancellationToken)
     {
+        if (IsReplica(key))
+        {
+            return await RotateReplicaForUsageAsync(requestContext, key, reserved, cancellationToken).ConfigureAwait(false);
+        }
+
         var ctx = new OperationContext(KmsOperation.RotateKey, requestContext.Caller, NewRequestId())
         {
             KeyId = key.KeyId,

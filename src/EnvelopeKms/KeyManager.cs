@@ -190,14 +190,14 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
 
             if (request.MultiRegion)
             {
-                throw new KmsUnsupportedOperationException("Multi-region keys are not supported in this version.");
+                RequireMultiRegionAllowed(request);
             }
 
             var policy = request.Policy is null ? null : ParseKeyPolicy(request.Policy, "Policy");
             await AuthorizeAsync(ctx, KmsOperation.CreateKey, key: null, cancellationToken).ConfigureAwait(false);
             var rootKey = await GetRootKeyAsync(cancellationToken).ConfigureAwait(false);
 
-            var keyId = Identifiers.NewKeyId();
+            var keyId = request.MultiRegion ? NewMultiRegionKeyId() : Identifiers.NewKeyId();
             ctx.KeyId = keyId;
             if (policy is not null)
             {
@@ -217,6 +217,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 Origin = request.Origin,
                 Tags = [.. tags.OrderBy(t => t.TagKey, StringComparer.Ordinal)],
                 Policy = policy?.Text,
+                MultiRegion = request.MultiRegion ? NewPrimaryConfiguration() : null,
             };
 
             if (request.Origin == KeyOrigin.AwsKms)
@@ -318,16 +319,17 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 throw new KmsValidationException($"PendingWindowInDays must be between {InputValidation.MinPendingWindowInDays} and {InputValidation.MaxPendingWindowInDays}; it was {days}.");
             }
 
-            var key = await MutateKeyAsync(ctx, KmsOperation.ScheduleKeyDeletion, request.KeyId, key => key with
+            var key = await MutateKeyAsync(ctx, KmsOperation.ScheduleKeyDeletion, request.KeyId, key => WaitForReplicas(key with
             {
                 KeyState = KeyState.PendingDeletion,
                 DeletionDate = _time.GetUtcNow().AddDays(days),
                 PendingDeletionWindowInDays = days,
-            }, cancellationToken).ConfigureAwait(false);
+            }), cancellationToken).ConfigureAwait(false);
             return new ScheduleKeyDeletionResponse
             {
                 KeyId = _ids.KeyArn(key.KeyId),
-                DeletionDate = key.DeletionDate!.Value,
+                // A primary key waiting for its replicas has no deletion date yet: the earliest one is given (docs/multi-region.md).
+                DeletionDate = key.DeletionDate ?? _time.GetUtcNow().AddDays(days),
                 KeyState = key.KeyState,
                 PendingWindowInDays = days,
             };
@@ -1123,6 +1125,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         _disposed = true;
+        RegionGroup?.Leave(this);
         if (_notifier is not null)
         {
             _notifier.Changed -= OnStoreChanged;
@@ -1490,6 +1493,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             _platformKeys.Evict(key.KeyId);
 
             Log.PurgedKey(_logger, key.KeyId, deletionDate);
+            await OnMultiRegionKeyPurgedAsync(key).ConfigureAwait(false);
             OnKeyChanged(key.KeyId, aliasName: null, KmsOperation.DeleteExpiredKey);
             CompleteInternalStep(telemetry, ctx, key, Telemetry.KeyLifecycleEventType.KeyDeleted, deletionDate: deletionDate);
             return true;
@@ -1897,6 +1901,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         CurrentKeyMaterialId = key.CurrentKeyMaterialId,
         ExpirationModel = key.Origin == KeyOrigin.External && key.KeyMaterials.FirstOrDefault(m => m.KeyMaterialId == key.CurrentKeyMaterialId) is { } current ? ExpirationModelOf(current) : null,
         ValidTo = key.Origin == KeyOrigin.External ? key.KeyMaterials.FirstOrDefault(m => m.KeyMaterialId == key.CurrentKeyMaterialId)?.ValidTo : null,
+        MultiRegion = key.MultiRegion is not null,
+        MultiRegionConfiguration = MultiRegionConfigurationOf(key),
     };
 
     private static string NewRequestId() => Identifiers.NewKeyId();

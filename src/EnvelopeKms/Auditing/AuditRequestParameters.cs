@@ -178,4 +178,6 @@ internal static class AuditRequestParameters
 [JsonSerializable(typeof(SimulateAuthorizationRequest))]
 [JsonSerializable(typeof(GetKeyLastUsageRequest))]
 [JsonSerializable(typeof(GetUsageReportRequest))]
+[JsonSerializable(typeof(ReplicateKeyRequest))]
+[JsonSerializable(typeof(UpdatePrimaryRegionRequest))]
 internal sealed partial class AuditParametersJsonContext : JsonSerializerContext;

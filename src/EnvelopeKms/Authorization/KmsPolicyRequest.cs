@@ -108,7 +108,11 @@ internal sealed class KmsPolicyRequest : PolicyRequest
             case ConditionKeyKind.KmsKeyOrigin:
                 return request.Key is { } originKey ? ConditionValues.Of(originKey.Origin.ToKmsName()) : ConditionValues.Absent;
             case ConditionKeyKind.KmsMultiRegion:
-                return request.Key is not null ? ConditionValues.Of(false) : ConditionValues.Absent;
+                return request.Key is { } regionKey ? ConditionValues.Of(regionKey.MultiRegion is not null) : ConditionValues.Absent;
+            case ConditionKeyKind.KmsMultiRegionKeyType:
+                return request.Key?.MultiRegion is { } multiRegion
+                    ? ConditionValues.Of(multiRegion.KeyType == MultiRegionKeyType.Primary ? "PRIMARY" : "REPLICA")
+                    : ConditionValues.Absent;
             default:
                 return ConditionValues.Absent;
         }

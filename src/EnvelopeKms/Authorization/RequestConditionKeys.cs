@@ -40,6 +40,8 @@ internal static class RequestConditionKeys
         (CreateKeyRequest r, ConditionKeyKind.KmsKeyUsage or ConditionKeyKind.KmsCustomerMasterKeyUsage) => ConditionValues.Of(r.KeyUsage.ToKmsName()),
         (CreateKeyRequest r, ConditionKeyKind.KmsKeyOrigin) => ConditionValues.Of(r.Origin.ToKmsName()),
         (CreateKeyRequest r, ConditionKeyKind.KmsMultiRegion) => ConditionValues.Of(r.MultiRegion),
+        (ReplicateKeyRequest { ReplicaRegion: { } replicaRegion }, ConditionKeyKind.KmsReplicaRegion) => ConditionValues.Of(replicaRegion),
+        (UpdatePrimaryRegionRequest { PrimaryRegion: { } primaryRegion }, ConditionKeyKind.KmsPrimaryRegion) => ConditionValues.Of(primaryRegion),
         (CreateKeyRequest r, ConditionKeyKind.KmsBypassPolicyLockoutSafetyCheck) => ConditionValues.Of(r.BypassPolicyLockoutSafetyCheck),
         (PutKeyPolicyRequest r, ConditionKeyKind.KmsBypassPolicyLockoutSafetyCheck) => ConditionValues.Of(r.BypassPolicyLockoutSafetyCheck),
         (EnableKeyRotationRequest { RotationPeriodInDays: { } days }, ConditionKeyKind.KmsRotationPeriodInDays) => ConditionValues.Of(days),

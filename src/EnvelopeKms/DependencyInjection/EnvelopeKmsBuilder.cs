@@ -18,7 +18,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// Returned by <see cref="EnvelopeKmsServiceCollectionExtensions.AddEnvelopeKms"/>, and used by
 /// <see cref="KeyManagerFactory"/> for applications without a service container.
 /// </summary>
-public sealed class EnvelopeKmsBuilder
+public sealed partial class EnvelopeKmsBuilder
 {
     internal EnvelopeKmsBuilder(IServiceCollection? services) => Services = services;
 
@@ -306,7 +306,7 @@ public sealed class EnvelopeKmsBuilder
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(ephemeral);
         }
 
-        return new KeyManager(
+        var manager = new KeyManager(
             store,
             rootKeyProvider,
             options,
@@ -324,6 +324,7 @@ public sealed class EnvelopeKmsBuilder
             UsageMeter = UsageMeterFactory?.Invoke(services) ?? services.GetService(typeof(EnvelopeKms.Auditing.Usage.KeyUsageMeter)) as EnvelopeKms.Auditing.Usage.KeyUsageMeter
                 ?? new EnvelopeKms.Auditing.Usage.KeyUsageMeter(timeProvider: services.GetService(typeof(TimeProvider)) as TimeProvider),
         };
+        return JoinConfiguredRegionGroup(manager);
     }
 
     /// <summary>The main sink (null: the key manager's default), composed with the added ones; the added ones are owned by the key manager.</summary>

@@ -41,7 +41,7 @@ public static class KeyStateRules
         [KmsOperation.EnableKey] =                     [A,      A,       X,      X,      A,      X,       X,       X],
         [KmsOperation.DisableKey] =                    [A,      A,       X,      X,      A,      X,       X,       X],
         [KmsOperation.ScheduleKeyDeletion] =           [A,      A,       X,      A,      A,      X,       X,       X],
-        [KmsOperation.CancelKeyDeletion] =             [X,      X,       A,      X,      X,      X,       X,       X],
+        [KmsOperation.CancelKeyDeletion] =             [X,      X,       A,      X,      X,      X,       X,       A],
         [KmsOperation.CreateAlias] =                   [A,      A,       X,      A,      A,      X,       X,       X],
         [KmsOperation.UpdateAlias] =                   [A,      A,       X,      A,      A,      X,       X,       X],
         [KmsOperation.DeleteAlias] =                   [A,      A,       A,      A,      A,      A,       A,       A],
@@ -80,6 +80,8 @@ public static class KeyStateRules
         [KmsOperation.GetParametersForImport] =        [A,      A,       X,      A,      X,      X,       X,       X],
         [KmsOperation.ImportKeyMaterial] =             [A,      A,       X,      A,      X,      X,       X,       X],
         [KmsOperation.DeleteImportedKeyMaterial] =     [A,      A,       X,      A,      X,      X,       X,       X],
+        [KmsOperation.ReplicateKey] =                  [A,      A,       X,      A,      X,      X,       X,       X],
+        [KmsOperation.UpdatePrimaryRegion] =           [A,      X,       X,      X,      X,      X,       X,       X],
     }.ToFrozenDictionary();
 
     /// <summary>The operations on a key, in the row order of <see cref="Table"/>.</summary>

@@ -39,12 +39,14 @@ public sealed class KeyMetadata
     public int? PendingDeletionWindowInDays { get; init; }
     /// <summary>The id of the current key material (64 lowercase hex characters), or <see langword="null"/> without material.</summary>
     public string? CurrentKeyMaterialId { get; init; }
-    /// <summary>Whether this is a multi-region key (always <see langword="false"/> in this version).</summary>
+    /// <summary>Whether this is a multi-Region key (an <c>mrk-</c> key id): a primary key or a replica; see <see cref="MultiRegionConfiguration"/>.</summary>
     public bool MultiRegion { get; init; }
     /// <summary>For a key of origin <c>EXTERNAL</c> with current material: whether that material expires.</summary>
     public ExpirationModel? ExpirationModel { get; init; }
     /// <summary>For a key of origin <c>EXTERNAL</c>: when its current material expires, if it does.</summary>
     public DateTimeOffset? ValidTo { get; init; }
+    /// <summary>For a multi-Region key: whether it is the primary or a replica, and the ARNs and Regions of the primary and of every replica.</summary>
+    public MultiRegionConfiguration? MultiRegionConfiguration { get; init; }
 }
 
 /// <summary>A key tag (<c>Tag</c>): a key of 1–128 characters and a value of 0–256 characters.</summary>

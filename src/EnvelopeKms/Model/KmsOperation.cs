@@ -111,6 +111,10 @@ public enum KmsOperation
     DeleteImportedKeyMaterial,
     /// <summary>The key manager deleted imported key material whose <c>ValidTo</c> passed (CloudTrail's <c>DeleteExpiredKeyMaterial</c> service event); not a request.</summary>
     DeleteExpiredKeyMaterial,
+    /// <summary><c>ReplicateKey</c>: copies a multi-Region primary key into another Region.</summary>
+    ReplicateKey,
+    /// <summary><c>UpdatePrimaryRegion</c>: makes a replica of a multi-Region key the primary key.</summary>
+    UpdatePrimaryRegion,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

@@ -208,6 +208,19 @@ internal static class RecordSeal
             Add(buffer, key.CustomKeyStoreKeyId);
         }
 
+        // The multi-Region configuration (added with multi-Region keys) extends it the same way, only when set.
+        if (key.MultiRegion is { } multiRegion)
+        {
+            Add(buffer, MultiRegionLabel);
+            Add(buffer, multiRegion.KeyType.ToString());
+            Add(buffer, multiRegion.PrimaryRegion);
+            Add(buffer, multiRegion.ReplicaRegions.Count);
+            foreach (var region in multiRegion.ReplicaRegions)
+            {
+                Add(buffer, region);
+            }
+        }
+
         return buffer;
     }
 
@@ -324,6 +337,7 @@ internal static class RecordSeal
     private const string GrantLabel = "EnvelopeKms grant record v1";
     private const string CustomKeyStoreLabel = "EnvelopeKms key record custom key store extension v1";
     private const string CustomKeyStoreRecordLabel = "EnvelopeKms custom key store record v1";
+    private const string MultiRegionLabel = "EnvelopeKms key record multi-region extension v1";
 
     /// <summary>Buffers larger than this (a key with very many materials or tags) are not kept per thread.</summary>
     private const int MaxRetainedBuffer = 64 * 1024;

@@ -54,6 +54,9 @@ public sealed record KeyRecord
     /// <summary>The key's id inside its custom key store's backend: the HSM object's label, or the external key's <c>XksKeyId</c>.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public string? CustomKeyStoreKeyId { get; init; }
+    /// <summary>The multi-Region configuration of a multi-Region key (an <c>mrk-</c> key id), or <see langword="null"/> for a single-Region key.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public MultiRegionKeyRecord? MultiRegion { get; init; }
     /// <summary>
     /// The root key's seal over every other field (except <see cref="Version"/>), written by the key
     /// manager and checked on every read; stores keep it as given. See <c>docs/storage.md</c>.

@@ -210,6 +210,8 @@ public sealed class AuditTrailContentTests
         "GetUsageReport" => ["from", "to"],
         "GetParametersForImport" => ["keyId", "wrappingAlgorithm", "wrappingKeySpec"],
         "ImportKeyMaterial" => ["keyId", "validTo", "keyMaterialDescription"],
+        "ReplicateKey" => ["keyId", "replicaRegion"],
+        "UpdatePrimaryRegion" => ["keyId", "primaryRegion"],
         _ => ["keyId"],
     };
 }

@@ -194,13 +194,15 @@ public sealed partial class CreateKeyTests
     }
 
     [Fact]
-    public async Task Multi_region_keys_are_unsupported()
+    public async Task Multi_region_keys_get_an_mrk_key_id()
     {
         using var kms = new TestKeyManager();
 
-        await Assert.ThrowsAsync<KmsUnsupportedOperationException>(() => kms.Api().CreateKeyAsync(new CreateKeyRequest { MultiRegion = true }, Kms.Ct));
+        var key = (await kms.Api().CreateKeyAsync(new CreateKeyRequest { MultiRegion = true }, Kms.Ct)).KeyMetadata;
 
-        Assert.Empty(await kms.Api().AllKeyIdsAsync());
+        Assert.StartsWith("mrk-", key.KeyId, StringComparison.Ordinal);
+        Assert.True(key.MultiRegion);
+        Assert.Equal([key.KeyId], await kms.Api().AllKeyIdsAsync());
     }
 
     [Theory]

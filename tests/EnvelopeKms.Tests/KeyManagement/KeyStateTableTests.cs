@@ -31,7 +31,9 @@ public sealed class KeyStateTableTests
         using var kms = new TestKeyManager();
         var km = kms.Api();
         var scene = await SceneAsync(kms, state, hmac: operation is KmsOperation.GenerateMac or KmsOperation.VerifyMac, signing: operation is KmsOperation.Sign or KmsOperation.Verify or KmsOperation.GetPublicKey, agreement: operation is KmsOperation.DeriveSharedSecret, kem: operation is KmsOperation.Decapsulate or KmsOperation.Encapsulate,
-            import: operation is KmsOperation.GetParametersForImport or KmsOperation.ImportKeyMaterial or KmsOperation.DeleteImportedKeyMaterial);
+            import: operation is KmsOperation.GetParametersForImport or KmsOperation.ImportKeyMaterial or KmsOperation.DeleteImportedKeyMaterial,
+            multiRegion: operation is KmsOperation.ReplicateKey or KmsOperation.UpdatePrimaryRegion, replicated: operation is KmsOperation.UpdatePrimaryRegion);
+        using var otherRegion = scene.OtherRegion;
         var before = await kms.Store.GetKeyAsync(scene.Subject.KeyId, Kms.Ct);
         var eventsBefore = kms.Audit.Events.Count;
 
@@ -99,7 +101,7 @@ public sealed class KeyStateTableTests
         foreach (var state in KeyStateRules.States)
         {
             Assert.Equal(KeyStateEffect.Allowed, KeyStateRules.GetEffect(KmsOperation.DescribeKey, state));
-            Assert.Equal(state == KeyState.PendingDeletion ? KeyStateEffect.Allowed : KeyStateEffect.InvalidState, KeyStateRules.GetEffect(KmsOperation.CancelKeyDeletion, state));
+            Assert.Equal(state is KeyState.PendingDeletion or KeyState.PendingReplicaDeletion ? KeyStateEffect.Allowed : KeyStateEffect.InvalidState, KeyStateRules.GetEffect(KmsOperation.CancelKeyDeletion, state));
         }
     }
 
@@ -108,9 +110,14 @@ public sealed class KeyStateTableTests
     {
         /// <summary>Import parameters for the subject, fetched before it was put into its state (import scenes only).</summary>
         public GetParametersForImportResponse ImportParameters { get; init; } = null!;
+
+        /// <summary>The second Region of a multi-Region scene (the subject's replica is there when the scene is replicated).</summary>
+        public TestKeyManager? OtherRegion { get; init; }
     }
 
-    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state, bool hmac = false, bool signing = false, bool agreement = false, bool kem = false, bool import = false)
+    private const string OtherRegionName = "state-replica";
+
+    private static async Task<Scene> SceneAsync(TestKeyManager kms, KeyState state, bool hmac = false, bool signing = false, bool agreement = false, bool kem = false, bool import = false, bool multiRegion = false, bool replicated = false)
     {
         var km = kms.Api();
         var helper = await km.NewKeyAsync("helper");
@@ -159,6 +166,13 @@ public sealed class KeyStateTableTests
             subject = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "subject", KeySpec = KeySpec.EccNistP256, KeyUsage = KeyUsage.SignVerify, Origin = origin }, Kms.Ct)).KeyMetadata;
             subjectBlob = Kms.WithHeaderKeyId(helperBlob, subject.KeyId);
         }
+        else if (multiRegion)
+        {
+            // A multi-Region primary subject (EXTERNAL for PendingImport), with a helper ciphertext whose header names it.
+            var origin = state == KeyState.PendingImport ? KeyOrigin.External : KeyOrigin.AwsKms;
+            subject = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "subject", Origin = origin, MultiRegion = true }, Kms.Ct)).KeyMetadata;
+            subjectBlob = Kms.WithHeaderKeyId(helperBlob, subject.KeyId);
+        }
         else if (state == KeyState.PendingImport)
         {
             // No material, so no real ciphertext: a helper ciphertext whose header names the subject key.
@@ -181,6 +195,19 @@ public sealed class KeyStateTableTests
         await km.TagResourceAsync(new TagResourceRequest { KeyId = subject.KeyId, Tags = [new KeyTag("existing", "tag")] }, Kms.Ct);
         var grant = await km.CreateGrantAsync(new CreateGrantRequest { KeyId = subject.KeyId, GranteePrincipal = "arn:aws:iam::111122223333:role/grantee", Operations = [GrantOperation.DescribeKey] }, Kms.Ct);
 
+        TestKeyManager? otherRegion = null;
+        if (multiRegion)
+        {
+            var group = new EnvelopeKms.MultiRegion.KmsRegionGroup();
+            group.Join(kms.Manager);
+            otherRegion = new TestKeyManager(options: new EnvelopeKmsOptions { Region = OtherRegionName });
+            group.Join(otherRegion.Manager);
+            if (replicated)
+            {
+                await km.ReplicateKeyAsync(new ReplicateKeyRequest { KeyId = subject.KeyId, ReplicaRegion = OtherRegionName }, Kms.Ct);
+            }
+        }
+
         switch (state)
         {
             case KeyState.Enabled:
@@ -189,7 +216,7 @@ public sealed class KeyStateTableTests
             case KeyState.Disabled:
                 await km.DisableKeyAsync(new DisableKeyRequest { KeyId = subject.KeyId }, Kms.Ct);
                 break;
-            case KeyState.PendingDeletion:
+            case KeyState.PendingDeletion when !replicated: // A primary with a replica would wait in PendingReplicaDeletion: set below instead.
                 await km.ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { KeyId = subject.KeyId }, Kms.Ct);
                 break;
             default:
@@ -198,7 +225,7 @@ public sealed class KeyStateTableTests
         }
 
         Assert.Equal(state, (await km.DescribeAsync(subject.KeyId)).KeyState);
-        return new Scene(subject, subjectBlob, helper, helperBlob, grant.GrantId) { ImportParameters = importParameters! };
+        return new Scene(subject, subjectBlob, helper, helperBlob, grant.GrantId) { ImportParameters = importParameters!, OtherRegion = otherRegion };
     }
 
     private static Func<Task> Invoke(IKeyManager km, KmsOperation operation, Scene scene)
@@ -256,6 +283,8 @@ public sealed class KeyStateTableTests
                 await km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest { KeyId = id, ImportToken = token.ImportToken, EncryptedKeyMaterial = Import.ImportSupport.Wrap(token.PublicKey, ImportWrappingAlgorithm.RsaesOaepSha256, OperationCatalog.ImportMaterial), ExpirationModel = ExpirationModel.KeyMaterialDoesNotExpire }, Kms.Ct);
             },
             KmsOperation.DeleteImportedKeyMaterial => () => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { KeyId = id }, Kms.Ct),
+            KmsOperation.ReplicateKey => () => km.ReplicateKeyAsync(new ReplicateKeyRequest { KeyId = id, ReplicaRegion = OtherRegionName }, Kms.Ct),
+            KmsOperation.UpdatePrimaryRegion => () => km.UpdatePrimaryRegionAsync(new UpdatePrimaryRegionRequest { KeyId = id, PrimaryRegion = OtherRegionName }, Kms.Ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "No invocation for this operation; add one."),
         };
     }

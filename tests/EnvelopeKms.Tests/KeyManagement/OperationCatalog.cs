@@ -67,6 +67,8 @@ internal sealed class OperationCatalog : IDisposable
         ["GetParametersForImport"] = KmsOperation.GetParametersForImport,
         ["ImportKeyMaterial"] = KmsOperation.ImportKeyMaterial,
         ["DeleteImportedKeyMaterial"] = KmsOperation.DeleteImportedKeyMaterial,
+        ["ReplicateKey"] = KmsOperation.ReplicateKey,
+        ["UpdatePrimaryRegion"] = KmsOperation.UpdatePrimaryRegion,
     };
 
     /// <summary>The grantee of the catalog's grant.</summary>
@@ -137,9 +139,23 @@ internal sealed class OperationCatalog : IDisposable
     /// <summary>An import token for <see cref="ImportKey"/> and material wrapped to its public key.</summary>
     public (byte[] Token, byte[] EncryptedMaterial) ImportParameters { get; private init; }
 
+    /// <summary>The second Region of the catalog's region group, where <see cref="ReplicatedKey"/> has its replica.</summary>
+    public const string ReplicaRegion = "catalog-replica";
+
+    /// <summary>The key manager of <see cref="ReplicaRegion"/>.</summary>
+    public TestKeyManager? OtherRegion { get; private init; }
+
+    /// <summary>A multi-Region primary key without replicas, which ReplicateKey runs on.</summary>
+    public KeyMetadata MultiRegionKey { get; private init; } = null!;
+
+    /// <summary>A multi-Region primary key with a replica in <see cref="ReplicaRegion"/>, which UpdatePrimaryRegion runs on.</summary>
+    public KeyMetadata ReplicatedKey { get; private init; } = null!;
+
     /// <summary>The key an operation of the catalog names: the HMAC key for the MAC operations, the signing key for the signing ones, the main key otherwise.</summary>
     public KeyMetadata KeyFor(string operation)
-        => operation is "GetParametersForImport" or "ImportKeyMaterial" ? ImportKey
+        => operation == "ReplicateKey" ? MultiRegionKey
+        : operation == "UpdatePrimaryRegion" ? ReplicatedKey
+        : operation is "GetParametersForImport" or "ImportKeyMaterial" ? ImportKey
         : operation == "DeleteImportedKeyMaterial" ? ImportedKey
         : operation is "GenerateMac" or "VerifyMac" ? MacKey
         : SigningOperations.Contains(operation) ? SigningKey
@@ -176,8 +192,20 @@ internal sealed class OperationCatalog : IDisposable
         var importParameters = await km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = importKey.KeyId, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, KeyManagement.Kms.Ct);
         var importedKey = await km.NewKeyAsync("imported", KeyOrigin.External);
         await km.ImportAsync(importedKey.KeyId, ImportMaterial);
+        var group = new EnvelopeKms.MultiRegion.KmsRegionGroup();
+        group.Join(kms.Manager);
+        var otherRegion = new TestKeyManager(
+            rootKeyProvider: new EnvelopeKms.Protection.StaticRootKeyProvider(Enumerable.Repeat((byte)7, 32).ToArray()),
+            options: new EnvelopeKmsOptions { Region = ReplicaRegion, AccountId = kms.Manager.Ids.AccountId, Partition = kms.Manager.Ids.Partition });
+        group.Join(otherRegion.Manager);
+        var multiRegionKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "multi-region", MultiRegion = true }, KeyManagement.Kms.Ct)).KeyMetadata;
+        var replicatedKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "replicated", MultiRegion = true }, KeyManagement.Kms.Ct)).KeyMetadata;
+        await km.ReplicateKeyAsync(new ReplicateKeyRequest { KeyId = replicatedKey.KeyId, ReplicaRegion = ReplicaRegion }, KeyManagement.Kms.Ct);
         return new OperationCatalog(kms, key, other, blob, macKey, signingKey)
         {
+            OtherRegion = otherRegion,
+            MultiRegionKey = multiRegionKey,
+            ReplicatedKey = replicatedKey,
             AgreementKey = agreementKey,
             KemKey = kemKey,
             GrantId = grant.GrantId,
@@ -245,6 +273,8 @@ internal sealed class OperationCatalog : IDisposable
             "GetParametersForImport" => km.GetParametersForImportAsync(new GetParametersForImportRequest { Caller = caller, KeyId = ImportKey.KeyId, WrappingAlgorithm = ImportWrappingAlgorithm.RsaAesKeyWrapSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, ct),
             "ImportKeyMaterial" => km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest { Caller = caller, KeyId = ImportKey.KeyId, ImportToken = ImportParameters.Token, EncryptedKeyMaterial = ImportParameters.EncryptedMaterial, ValidTo = Kms.Clock.GetUtcNow().AddDays(30), KeyMaterialDescription = "catalog" }, ct),
             "DeleteImportedKeyMaterial" => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { Caller = caller, KeyId = ImportedKey.KeyId }, ct),
+            "ReplicateKey" => km.ReplicateKeyAsync(new ReplicateKeyRequest { Caller = caller, KeyId = MultiRegionKey.KeyId, ReplicaRegion = ReplicaRegion }, ct),
+            "UpdatePrimaryRegion" => km.UpdatePrimaryRegionAsync(new UpdatePrimaryRegionRequest { Caller = caller, KeyId = ReplicatedKey.KeyId, PrimaryRegion = ReplicaRegion }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -308,6 +338,8 @@ internal sealed class OperationCatalog : IDisposable
             "GetParametersForImport" => (() => km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = id, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, ct), "UnsupportedOperationException"),
             "ImportKeyMaterial" => (() => km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest { KeyId = ImportKey.KeyId, ImportToken = ImportParameters.Token, EncryptedKeyMaterial = ImportParameters.EncryptedMaterial, ValidTo = Kms.Clock.GetUtcNow().AddDays(366) }, ct), "ValidationException"),
             "DeleteImportedKeyMaterial" => (() => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { KeyId = id }, ct), "UnsupportedOperationException"),
+            "ReplicateKey" => (() => km.ReplicateKeyAsync(new ReplicateKeyRequest { KeyId = MultiRegionKey.KeyId, ReplicaRegion = Kms.Manager.Ids.Region }, ct), "ValidationException"),
+            "UpdatePrimaryRegion" => (() => km.UpdatePrimaryRegionAsync(new UpdatePrimaryRegionRequest { KeyId = id, PrimaryRegion = ReplicaRegion }, ct), "UnsupportedOperationException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -332,7 +364,11 @@ internal sealed class OperationCatalog : IDisposable
             .Concat(grants));
     }
 
-    public void Dispose() => Kms.Dispose();
+    public void Dispose()
+    {
+        Kms.Dispose();
+        OtherRegion?.Dispose();
+    }
 
     private static async Task DisposeAsync<T>(Task<T> call) where T : IDisposable => (await call).Dispose();
 }

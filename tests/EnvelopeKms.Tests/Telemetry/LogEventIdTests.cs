@@ -42,6 +42,7 @@ public sealed partial class LogEventIdTests
         ["Log.UnauthenticRecordNotPurged"] = "rotation, purge and maintenance",
         ["KeyMaintenanceService.LogRound"] = "rotation, purge and maintenance",
         ["KeyMaintenanceService.LogFailure"] = "rotation, purge and maintenance",
+        ["MultiRegionLog.ReplicaSyncFailed"] = "rotation, purge and maintenance",
         ["Log.LifecycleSubscriberFailed"] = "telemetry and lifecycle events",
     };
 
