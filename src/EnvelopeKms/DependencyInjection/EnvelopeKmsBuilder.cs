@@ -306,7 +306,7 @@ public sealed class EnvelopeKmsBuilder
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(ephemeral);
         }
 
-        return new KeyManager(
+        var manager = new KeyManager(
             store,
             rootKeyProvider,
             options,
@@ -324,6 +324,25 @@ public sealed class EnvelopeKmsBuilder
             UsageMeter = UsageMeterFactory?.Invoke(services) ?? services.GetService(typeof(EnvelopeKms.Auditing.Usage.KeyUsageMeter)) as EnvelopeKms.Auditing.Usage.KeyUsageMeter
                 ?? new EnvelopeKms.Auditing.Usage.KeyUsageMeter(timeProvider: services.GetService(typeof(TimeProvider)) as TimeProvider),
         };
+        foreach (var register in CustomKeyStoreRegistrations)
+        {
+            register(services, manager.CustomKeyStoreBackends);
+        }
+
+        return manager;
+    }
+
+    internal List<Action<IServiceProvider, EnvelopeKms.CustomKeyStores.CustomKeyStoreBackendRegistry>> CustomKeyStoreRegistrations { get; } = [];
+
+    /// <summary>
+    /// Registers custom key store backends (HSM clusters, external key store proxies) with the key manager's
+    /// <see cref="KeyManager.CustomKeyStoreBackends"/>; see <c>docs/custom-key-stores.md</c>.
+    /// </summary>
+    public EnvelopeKmsBuilder AddCustomKeyStoreBackends(Action<IServiceProvider, EnvelopeKms.CustomKeyStores.CustomKeyStoreBackendRegistry> register)
+    {
+        ArgumentNullException.ThrowIfNull(register);
+        CustomKeyStoreRegistrations.Add(register);
+        return this;
     }
 
     /// <summary>The main sink (null: the key manager's default), composed with the added ones; the added ones are owned by the key manager.</summary>

@@ -41,6 +41,12 @@ public sealed class KeyMetadata
     public string? CurrentKeyMaterialId { get; init; }
     /// <summary>Whether this is a multi-region key (always <see langword="false"/> in this version).</summary>
     public bool MultiRegion { get; init; }
+    /// <summary>The custom key store the key lives in, or <see langword="null"/>.</summary>
+    public string? CustomKeyStoreId { get; init; }
+    /// <summary>Keys in an HSM key store: the cluster id of the store.</summary>
+    public string? CloudHsmClusterId { get; init; }
+    /// <summary>Keys in an external key store: the external key.</summary>
+    public XksKeyConfiguration? XksKeyConfiguration { get; init; }
 }
 
 /// <summary>A key tag (<c>Tag</c>): a key of 1–128 characters and a value of 0–256 characters.</summary>

@@ -111,6 +111,18 @@ public enum KmsOperation
     DeleteImportedKeyMaterial,
     /// <summary>The key manager deleted imported key material whose <c>ValidTo</c> passed (CloudTrail's <c>DeleteExpiredKeyMaterial</c> service event); not a request.</summary>
     DeleteExpiredKeyMaterial,
+    /// <summary><c>CreateCustomKeyStore</c>.</summary>
+    CreateCustomKeyStore,
+    /// <summary><c>ConnectCustomKeyStore</c>.</summary>
+    ConnectCustomKeyStore,
+    /// <summary><c>DisconnectCustomKeyStore</c>.</summary>
+    DisconnectCustomKeyStore,
+    /// <summary><c>DescribeCustomKeyStores</c>.</summary>
+    DescribeCustomKeyStores,
+    /// <summary><c>UpdateCustomKeyStore</c>.</summary>
+    UpdateCustomKeyStore,
+    /// <summary><c>DeleteCustomKeyStore</c>.</summary>
+    DeleteCustomKeyStore,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>
