@@ -210,6 +210,10 @@ public sealed class AuditTrailContentTests
         "GetUsageReport" => ["from", "to"],
         "GetParametersForImport" => ["keyId", "wrappingAlgorithm", "wrappingKeySpec"],
         "ImportKeyMaterial" => ["keyId", "validTo", "keyMaterialDescription"],
+        "CreateCustomKeyStore" => ["customKeyStoreName", "customKeyStoreType", "cloudHsmClusterId"],
+        "ConnectCustomKeyStore" or "DisconnectCustomKeyStore" or "DeleteCustomKeyStore" => ["customKeyStoreId"],
+        "UpdateCustomKeyStore" => ["customKeyStoreId", "newCustomKeyStoreName"],
+        "DescribeCustomKeyStores" => [],
         _ => ["keyId"],
     };
 }

@@ -67,6 +67,12 @@ internal sealed class OperationCatalog : IDisposable
         ["GetParametersForImport"] = KmsOperation.GetParametersForImport,
         ["ImportKeyMaterial"] = KmsOperation.ImportKeyMaterial,
         ["DeleteImportedKeyMaterial"] = KmsOperation.DeleteImportedKeyMaterial,
+        ["CreateCustomKeyStore"] = KmsOperation.CreateCustomKeyStore,
+        ["ConnectCustomKeyStore"] = KmsOperation.ConnectCustomKeyStore,
+        ["DisconnectCustomKeyStore"] = KmsOperation.DisconnectCustomKeyStore,
+        ["DescribeCustomKeyStores"] = KmsOperation.DescribeCustomKeyStores,
+        ["UpdateCustomKeyStore"] = KmsOperation.UpdateCustomKeyStore,
+        ["DeleteCustomKeyStore"] = KmsOperation.DeleteCustomKeyStore,
     };
 
     /// <summary>The grantee of the catalog's grant.</summary>
@@ -80,7 +86,17 @@ internal sealed class OperationCatalog : IDisposable
     };
 
     /// <summary>Operations that name the main key and so record its key id.</summary>
-    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom", "ListRetirableGrants", "GetUsageReport"]));
+    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom", "ListRetirableGrants", "GetUsageReport", "CreateCustomKeyStore", "ConnectCustomKeyStore", "DisconnectCustomKeyStore", "DescribeCustomKeyStores", "UpdateCustomKeyStore", "DeleteCustomKeyStore"]));
+
+    /// <summary>The custom key store operations (on no key; IAM policy only).</summary>
+    public static readonly IReadOnlyList<string> CustomKeyStoreOperations =
+        ["CreateCustomKeyStore", "ConnectCustomKeyStore", "DisconnectCustomKeyStore", "DescribeCustomKeyStores", "UpdateCustomKeyStore", "DeleteCustomKeyStore"];
+
+    /// <summary>A disconnected HSM key store (Connect, Update and Delete run on it).</summary>
+    public string DisconnectedStoreId { get; private init; } = null!;
+
+    /// <summary>A connected external key store (Disconnect runs on it).</summary>
+    public string ConnectedStoreId { get; private init; } = null!;
 
     private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob, KeyMetadata macKey, KeyMetadata signingKey)
     {
@@ -176,8 +192,14 @@ internal sealed class OperationCatalog : IDisposable
         var importParameters = await km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = importKey.KeyId, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, KeyManagement.Kms.Ct);
         var importedKey = await km.NewKeyAsync("imported", KeyOrigin.External);
         await km.ImportAsync(importedKey.KeyId, ImportMaterial);
+        var stores = new CustomKeyStores.CustomKeyStoreFixture(kms);
+        kms.Manager.CustomKeyStoreBackends.AddCloudHsmCluster("cluster-catalog0002", context => stores.Hsm.Connect(context.Credential));
+        var disconnectedStore = await stores.CreateHsmStoreAsync("catalog-disconnected", connect: false);
+        var connectedStore = await stores.CreateXksStoreAsync("catalog-connected");
         return new OperationCatalog(kms, key, other, blob, macKey, signingKey)
         {
+            DisconnectedStoreId = disconnectedStore,
+            ConnectedStoreId = connectedStore,
             AgreementKey = agreementKey,
             KemKey = kemKey,
             GrantId = grant.GrantId,
@@ -245,6 +267,12 @@ internal sealed class OperationCatalog : IDisposable
             "GetParametersForImport" => km.GetParametersForImportAsync(new GetParametersForImportRequest { Caller = caller, KeyId = ImportKey.KeyId, WrappingAlgorithm = ImportWrappingAlgorithm.RsaAesKeyWrapSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, ct),
             "ImportKeyMaterial" => km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest { Caller = caller, KeyId = ImportKey.KeyId, ImportToken = ImportParameters.Token, EncryptedKeyMaterial = ImportParameters.EncryptedMaterial, ValidTo = Kms.Clock.GetUtcNow().AddDays(30), KeyMaterialDescription = "catalog" }, ct),
             "DeleteImportedKeyMaterial" => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { Caller = caller, KeyId = ImportedKey.KeyId }, ct),
+            "CreateCustomKeyStore" => km.CreateCustomKeyStoreAsync(new CreateCustomKeyStoreRequest { Caller = caller, CustomKeyStoreName = "new", CloudHsmClusterId = "cluster-catalog0002", KeyStorePassword = CustomKeyStores.CustomKeyStoreFixture.Password }, ct),
+            "ConnectCustomKeyStore" => km.ConnectCustomKeyStoreAsync(new ConnectCustomKeyStoreRequest { Caller = caller, CustomKeyStoreId = DisconnectedStoreId }, ct),
+            "DisconnectCustomKeyStore" => km.DisconnectCustomKeyStoreAsync(new DisconnectCustomKeyStoreRequest { Caller = caller, CustomKeyStoreId = ConnectedStoreId }, ct),
+            "DescribeCustomKeyStores" => km.DescribeCustomKeyStoresAsync(new DescribeCustomKeyStoresRequest { Caller = caller }, ct),
+            "UpdateCustomKeyStore" => km.UpdateCustomKeyStoreAsync(new UpdateCustomKeyStoreRequest { Caller = caller, CustomKeyStoreId = DisconnectedStoreId, NewCustomKeyStoreName = "renamed" }, ct),
+            "DeleteCustomKeyStore" => km.DeleteCustomKeyStoreAsync(new DeleteCustomKeyStoreRequest { Caller = caller, CustomKeyStoreId = DisconnectedStoreId }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -308,6 +336,12 @@ internal sealed class OperationCatalog : IDisposable
             "GetParametersForImport" => (() => km.GetParametersForImportAsync(new GetParametersForImportRequest { KeyId = id, WrappingAlgorithm = ImportWrappingAlgorithm.RsaesOaepSha256, WrappingKeySpec = WrappingKeySpec.Rsa2048 }, ct), "UnsupportedOperationException"),
             "ImportKeyMaterial" => (() => km.ImportKeyMaterialAsync(new ImportKeyMaterialRequest { KeyId = ImportKey.KeyId, ImportToken = ImportParameters.Token, EncryptedKeyMaterial = ImportParameters.EncryptedMaterial, ValidTo = Kms.Clock.GetUtcNow().AddDays(366) }, ct), "ValidationException"),
             "DeleteImportedKeyMaterial" => (() => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { KeyId = id }, ct), "UnsupportedOperationException"),
+            "CreateCustomKeyStore" => (() => km.CreateCustomKeyStoreAsync(new CreateCustomKeyStoreRequest { CustomKeyStoreName = "", CloudHsmClusterId = "cluster-catalog0002", KeyStorePassword = "1234567" }, ct), "ValidationException"),
+            "ConnectCustomKeyStore" => (() => km.ConnectCustomKeyStoreAsync(new ConnectCustomKeyStoreRequest { CustomKeyStoreId = "cks-0123456789abcdef0" }, ct), "CustomKeyStoreNotFoundException"),
+            "DisconnectCustomKeyStore" => (() => km.DisconnectCustomKeyStoreAsync(new DisconnectCustomKeyStoreRequest { CustomKeyStoreId = DisconnectedStoreId }, ct), "CustomKeyStoreInvalidStateException"),
+            "DescribeCustomKeyStores" => (() => km.DescribeCustomKeyStoresAsync(new DescribeCustomKeyStoresRequest { CustomKeyStoreId = ConnectedStoreId, CustomKeyStoreName = "catalog-connected" }, ct), "ValidationException"),
+            "UpdateCustomKeyStore" => (() => km.UpdateCustomKeyStoreAsync(new UpdateCustomKeyStoreRequest { CustomKeyStoreId = DisconnectedStoreId, NewCustomKeyStoreName = "catalog-connected" }, ct), "CustomKeyStoreNameInUseException"),
+            "DeleteCustomKeyStore" => (() => km.DeleteCustomKeyStoreAsync(new DeleteCustomKeyStoreRequest { CustomKeyStoreId = ConnectedStoreId }, ct), "CustomKeyStoreInvalidStateException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -327,9 +361,13 @@ internal sealed class OperationCatalog : IDisposable
             }
         }
 
+        var customKeyStores = Kms.Store is EnvelopeKms.Storage.ICustomKeyStoreRecordStore records
+            ? (await records.ListCustomKeyStoresAsync(ct)).Select(r => $"store {r.CustomKeyStoreId} {r.CustomKeyStoreName} {r.ConnectionState} v{r.Version}")
+            : [];
         return string.Join('\n', keys.Select(k => $"{k.KeyId} v{k.Version} {k.KeyState} {k.Description} {k.DeletionDate} {string.Join(',', k.Tags)} {k.Policy?.Length}")
             .Concat(aliases.Select(a => $"{a.AliasName} -> {a.TargetKeyId} v{a.Version}"))
-            .Concat(grants));
+            .Concat(grants)
+            .Concat(customKeyStores));
     }
 
     public void Dispose() => Kms.Dispose();
