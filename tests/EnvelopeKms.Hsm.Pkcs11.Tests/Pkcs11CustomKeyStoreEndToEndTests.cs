@@ -68,7 +68,7 @@ public sealed class Pkcs11CustomKeyStoreEndToEndTests(SoftHsm hsm)
         var encrypted = await kms.EncryptAsync(new EncryptRequest { KeyId = key.KeyId, Plaintext = Encoding.UTF8.GetBytes("guarded by softhsm"), EncryptionContext = Context }, Ct);
         using (var decrypted = await kms.DecryptAsync(new DecryptRequest { CiphertextBlob = encrypted.CiphertextBlob, EncryptionContext = Context }, Ct))
         {
-            Assert.Equal("guarded by softhsm", Encoding.UTF8.GetString(decrypted.Plaintext.Span));
+            Assert.Equal("guarded by softhsm", Encoding.UTF8.GetString(decrypted.Plaintext));
         }
 
         await Assert.ThrowsAsync<KmsInvalidCiphertextException>(() => kms.DecryptAsync(new DecryptRequest { CiphertextBlob = encrypted.CiphertextBlob }, Ct));
@@ -88,7 +88,7 @@ public sealed class Pkcs11CustomKeyStoreEndToEndTests(SoftHsm hsm)
         await kms.ConnectCustomKeyStoreAsync(new ConnectCustomKeyStoreRequest { CustomKeyStoreId = id }, Ct);
         using (var decrypted = await kms.DecryptAsync(new DecryptRequest { CiphertextBlob = encrypted.CiphertextBlob, EncryptionContext = Context }, Ct))
         {
-            Assert.Equal("guarded by softhsm", Encoding.UTF8.GetString(decrypted.Plaintext.Span));
+            Assert.Equal("guarded by softhsm", Encoding.UTF8.GetString(decrypted.Plaintext));
         }
 
         await Assert.ThrowsAsync<KmsCustomKeyStoreInvalidStateException>(() => kms.DeleteCustomKeyStoreAsync(new DeleteCustomKeyStoreRequest { CustomKeyStoreId = id }, Ct));
@@ -96,7 +96,7 @@ public sealed class Pkcs11CustomKeyStoreEndToEndTests(SoftHsm hsm)
         using var restarted = NewKeyManager(store);
         using (var decrypted = await restarted.DecryptAsync(new DecryptRequest { CiphertextBlob = encrypted.CiphertextBlob, EncryptionContext = Context }, Ct))
         {
-            Assert.Equal("guarded by softhsm", Encoding.UTF8.GetString(decrypted.Plaintext.Span));
+            Assert.Equal("guarded by softhsm", Encoding.UTF8.GetString(decrypted.Plaintext));
         }
 
         // The key's deletion destroys its token object; then the store, disconnected and empty, is deleted.
