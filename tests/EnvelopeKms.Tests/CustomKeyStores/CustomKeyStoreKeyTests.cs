@@ -149,7 +149,7 @@ public sealed class CustomKeyStoreKeyTests
     [Fact]
     public async Task Connection_failures_of_an_external_key_store_leave_it_FAILED_with_the_kms_error_code()
     {
-        using var f = new CustomKeyStoreFixture();
+        using var f = new CustomKeyStoreFixture(xksTimeout: TimeSpan.FromSeconds(1));
         var store = await f.CreateXksStoreAsync(connect: false);
 
         async Task<CustomKeyStoreConnectionErrorCode?> FailWith(Action<XksProxyFaults> fault)
@@ -163,7 +163,7 @@ public sealed class CustomKeyStoreKeyTests
             return response.ConnectionErrorCode;
         }
 
-        Assert.Equal(CustomKeyStoreConnectionErrorCode.XksProxyTimedOut, await FailWith(x => x.Latency = TimeSpan.FromSeconds(2)));
+        Assert.Equal(CustomKeyStoreConnectionErrorCode.XksProxyTimedOut, await FailWith(x => x.Latency = TimeSpan.FromSeconds(3)));
         Assert.Equal(CustomKeyStoreConnectionErrorCode.XksProxyNotReachable, await FailWith(x => x.Unreachable = true));
         Assert.Equal(CustomKeyStoreConnectionErrorCode.InvalidCredentials, await FailWith(x => x.FailWith = XksErrorName.AuthenticationFailedException));
         Assert.Equal(CustomKeyStoreConnectionErrorCode.XksProxyAccessDenied, await FailWith(x => x.FailWith = XksErrorName.AccessDeniedException));
@@ -177,7 +177,7 @@ public sealed class CustomKeyStoreKeyTests
     [Fact]
     public async Task Each_proxy_failure_during_a_key_operation_surfaces_as_the_kms_exception_the_contract_names()
     {
-        using var f = new CustomKeyStoreFixture();
+        using var f = new CustomKeyStoreFixture(xksTimeout: TimeSpan.FromSeconds(1));
         var key = await f.CreateXksKeyAsync(await f.CreateXksStoreAsync());
         f.Proxy.CreateKey("another");
         var blob = await f.Api.EncryptBlobAsync(key.KeyId, Kms.Utf8("x"));
@@ -193,7 +193,7 @@ public sealed class CustomKeyStoreKeyTests
 
         var started = System.Diagnostics.Stopwatch.StartNew();
         Assert.IsType<KmsDependencyTimeoutException>(await Fails(x => x.Latency = TimeSpan.FromSeconds(5)));
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(4), "The 250 ms budget bounds the call.");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(4), "The budget bounds the call.");
         var unreachable = Assert.IsType<KmsCustomKeyStoreInvalidStateException>(await Fails(x => x.Unreachable = true));
         Assert.Equal(CustomKeyStoreConnectionErrorCode.XksProxyNotReachable, unreachable.ConnectionErrorCode);
         Assert.IsType<KmsXksProxyIncorrectAuthenticationCredentialException>(await Fails(x => x.FailWith = XksErrorName.AuthenticationFailedException));
@@ -245,5 +245,22 @@ public sealed class CustomKeyStoreKeyTests
         await Assert.ThrowsAsync<KmsInvalidCiphertextException>(() => f.Api.DecryptBlobAsync(With(xksBlob, 1, CustomKeyStoreCiphertextFormat.AlgorithmHsm)));
         await Assert.ThrowsAsync<KmsInvalidCiphertextException>(() => f.Api.DecryptBlobAsync(With(hsmBlob, 0, 0x01)));
         await Assert.ThrowsAsync<KmsInvalidCiphertextException>(() => f.Api.DecryptBlobAsync(With(standardBlob, 0, 0x02)));
+    }
+
+    [Fact]
+    public async Task The_default_xks_budget_is_kms_250_milliseconds_and_bounds_a_slow_proxy()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(250), ExternalKeyStoreBackendOptions.DefaultTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), new ExternalKeyStoreBackendOptions().Timeout);
+        using var proxy = new InProcessExternalKeyStoreProxy(CustomKeyStoreFixture.AccessKeyId, CustomKeyStoreFixture.Secret);
+        await using var backend = new ExternalKeyStoreBackend(proxy, new XksProxyCredential(CustomKeyStoreFixture.AccessKeyId, CustomKeyStoreFixture.Secret));
+        proxy.Faults.Latency = TimeSpan.FromSeconds(10);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAsync<KmsCustomKeyStoreInvalidStateException>(() => backend.ConnectAsync(Kms.Ct).AsTask());
+
+        Assert.Equal(CustomKeyStoreConnectionErrorCode.XksProxyTimedOut, e.ConnectionErrorCode);
+        Assert.Equal(CustomKeyStoreConnectionState.Failed, backend.ConnectionState);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5));
     }
 }

@@ -18,8 +18,10 @@ internal sealed class CustomKeyStoreFixture : IDisposable
     public const string Password = "kmsuser-pass-1";
     public const string ExternalKeyId = "external-key-1";
 
-    public CustomKeyStoreFixture(TestKeyManager? kms = null, InProcessExternalKeyStoreProxy? proxy = null, FakeHsm? hsm = null)
+    /// <param name="xksTimeout">The XKS call budget: 10 s by default, so that a loaded test machine does not time out; the timeout tests pass a short one.</param>
+    public CustomKeyStoreFixture(TestKeyManager? kms = null, InProcessExternalKeyStoreProxy? proxy = null, FakeHsm? hsm = null, TimeSpan? xksTimeout = null)
     {
+        XksTimeout = xksTimeout ?? TimeSpan.FromSeconds(10);
         Kms = kms ?? new TestKeyManager();
         Proxy = proxy ?? new InProcessExternalKeyStoreProxy(AccessKeyId, Secret);
         Hsm = hsm ?? new FakeHsm(Password);
@@ -32,6 +34,8 @@ internal sealed class CustomKeyStoreFixture : IDisposable
 
     public TestKeyManager Kms { get; }
 
+    public TimeSpan XksTimeout { get; }
+
     public InProcessExternalKeyStoreProxy Proxy { get; }
 
     public FakeHsm Hsm { get; }
@@ -40,12 +44,12 @@ internal sealed class CustomKeyStoreFixture : IDisposable
 
     public void Register(KeyManager manager)
     {
-        manager.CustomKeyStoreBackends.AddExternalKeyStoreProxy(Endpoint, UriPath, Proxy);
+        manager.CustomKeyStoreBackends.AddExternalKeyStoreProxy(Endpoint, UriPath, Proxy, new ExternalKeyStoreBackendOptions { Timeout = XksTimeout });
         manager.CustomKeyStoreBackends.AddCloudHsmCluster(ClusterId, context => Hsm.Connect(context.Credential));
     }
 
     /// <summary>A new key manager on the same store and root key (a restart), with the same backends registered.</summary>
-    public CustomKeyStoreFixture Restart() => new(new TestKeyManager(Kms.Store, Kms.RootKey), Proxy, Hsm);
+    public CustomKeyStoreFixture Restart() => new(new TestKeyManager(Kms.Store, Kms.RootKey), Proxy, Hsm, XksTimeout);
 
     public static XksProxyAuthenticationCredential Credential(string? secret = null) => new() { AccessKeyId = AccessKeyId, RawSecretAccessKey = secret ?? Secret };
 
