@@ -198,4 +198,21 @@ public interface IKeyManager
 
     /// <summary>Makes the replica in another Region the primary key of a multi-Region key, and this primary key a replica (<c>UpdatePrimaryRegion</c>).</summary>
     Task UpdatePrimaryRegionAsync(UpdatePrimaryRegionRequest request, CancellationToken cancellationToken = default);
+    /// <summary>Creates a custom key store, disconnected, over a registered HSM cluster or external key store proxy (<c>CreateCustomKeyStore</c>; IAM policy only). See <c>docs/custom-key-stores.md</c>.</summary>
+    Task<CreateCustomKeyStoreResponse> CreateCustomKeyStoreAsync(CreateCustomKeyStoreRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Connects a custom key store; a failed attempt leaves it <c>FAILED</c> with a connection error code (<c>ConnectCustomKeyStore</c>).</summary>
+    Task<ConnectCustomKeyStoreResponse> ConnectCustomKeyStoreAsync(ConnectCustomKeyStoreRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Disconnects a custom key store; its keys become <c>Unavailable</c> (<c>DisconnectCustomKeyStore</c>).</summary>
+    Task DisconnectCustomKeyStoreAsync(DisconnectCustomKeyStoreRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Describes one custom key store by id or name, or every one a page at a time (<c>DescribeCustomKeyStores</c>).</summary>
+    Task<DescribeCustomKeyStoresResponse> DescribeCustomKeyStoresAsync(DescribeCustomKeyStoresRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Renames a custom key store, or (disconnected) changes its cluster, password or proxy settings (<c>UpdateCustomKeyStore</c>).</summary>
+    Task UpdateCustomKeyStoreAsync(UpdateCustomKeyStoreRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a disconnected custom key store that holds no KMS keys (<c>DeleteCustomKeyStore</c>).</summary>
+    Task DeleteCustomKeyStoreAsync(DeleteCustomKeyStoreRequest request, CancellationToken cancellationToken = default);
 }

@@ -178,9 +178,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 CryptoProvenance.RequireAllowedForNewKey(request.KeySpec);
             }
 
-            if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore)
+            if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore || request.CustomKeyStoreId is not null || request.XksKeyId is not null)
             {
-                throw new KmsUnsupportedOperationException($"Origin {request.Origin.ToKmsName()} needs a custom key store, which this version does not support.");
+                ValidateCustomKeyStoreKeyRequest(request); // KeyManager.CustomKeyStores.cs
             }
 
             if (!Enum.IsDefined(request.Origin))
@@ -228,7 +228,13 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 ctx.KeyMaterialId = materialId;
             }
 
+            if (request.CustomKeyStoreId is not null)
+            {
+                record = await PrepareCustomKeyStoreKeyAsync(ctx, request, record, rootKey, now, cancellationToken).ConfigureAwait(false);
+            }
+
             await CommitPointAsync(ctx, cancellationToken).ConfigureAwait(false);
+            record = await CreateBackendKeyAsync(ctx, record).ConfigureAwait(false);
             var stored = await _store.InsertKeyAsync(record, CancellationToken.None).ConfigureAwait(false);
             return new KeyMetadataResponse(ToMetadata(stored));
         });
@@ -696,7 +702,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 ctx.SetCondition(ConditionKeyKind.KmsReEncryptOnSameKey, ConditionValues.Of(destination.KeyId == source.KeyId));
                 await AuthorizeAsync(ctx, KmsOperation.ReEncryptTo, destination, cancellationToken).ConfigureAwait(false);
                 ctx.EncryptionContext = request.SourceEncryptionContext;
-                KeyStateRules.Enforce(KmsOperation.ReEncryptTo, destination.KeyState, _ids.KeyArn(destination.KeyId));
+                KeyStateRules.Enforce(KmsOperation.ReEncryptTo, await EffectiveKeyStateAsync(destination, cancellationToken).ConfigureAwait(false), _ids.KeyArn(destination.KeyId));
                 ThrowIfDryRun(ctx, KmsOperation.ReEncryptTo);
                 byte[] blob;
                 string destinationMaterialId;
@@ -1139,6 +1145,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         _materials.Clear();
         _lifecycleEvents.Complete();
         _platformKeys.Dispose();
+        DisposeCustomKeyStoreBackends(); // KeyManager.CustomKeyStores.cs
         _rootKey?.Dispose();
         _rootKeyGate.Dispose();
         foreach (var resource in OwnedResources)
@@ -1336,7 +1343,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         RequireOwnerAllows(key, operation);
         if (operation != KmsOperation.ListAliases)
         {
-            KeyStateRules.Enforce(operation, key.KeyState, _ids.KeyArn(key.KeyId));
+            KeyStateRules.Enforce(operation, await EffectiveKeyStateAsync(key, cancellationToken).ConfigureAwait(false), _ids.KeyArn(key.KeyId));
         }
 
         if (!ctx.DeferDryRun)
@@ -1461,6 +1468,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             try
             {
                 await _store.DeleteKeyAsync(key.KeyId, key.Version, CancellationToken.None).ConfigureAwait(false);
+                await DeleteBackendKeyAsync(key).ConfigureAwait(false); // KeyManager.CustomKeyStores.cs
             }
             catch (KeyStoreConflictException e)
             {
@@ -1535,6 +1543,11 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
     private async Task<(byte[] Blob, string MaterialId)> EncryptCoreAsync(OperationContext ctx, KeyRecord key, ReadOnlyMemory<byte> plaintext, byte[] encodedContext, CancellationToken cancellationToken)
     {
         RequireSymmetricEncryptionKey(key);
+        if (key.CustomKeyStoreId is not null)
+        {
+            return await EncryptInCustomKeyStoreAsync(ctx, key, plaintext, encodedContext, cancellationToken).ConfigureAwait(false);
+        }
+
         var materialId = key.CurrentKeyMaterialId
             ?? throw new KmsKeyUnavailableException($"{_ids.KeyArn(key.KeyId)} has no key material.");
         if (key.Origin == KeyOrigin.AwsKms)
@@ -1578,7 +1591,8 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         var context = EncryptionContextEncoding.Encode(encryptionContext);
         KeyIdentifier? expected = expectedKeyId is null ? null : _ids.Parse(expectedKeyId, keyParameterName);
 
-        if (!SymmetricCiphertext.TryReadHeader(blob.Span, out var header) || algorithm != EncryptionAlgorithm.SymmetricDefault)
+        var customFormat = CustomKeyStores.CustomKeyStoreCiphertextFormat.TryReadHeader(blob.Span, out var header, out var customAlgorithm);
+        if (!(customFormat || SymmetricCiphertext.TryReadHeader(blob.Span, out header)) || algorithm != EncryptionAlgorithm.SymmetricDefault)
         {
             throw new KmsInvalidCiphertextException(SymmetricCiphertext.InvalidMessage);
         }
@@ -1606,11 +1620,16 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         }
 
         await AuthorizeAsync(ctx, operation, key, cancellationToken).ConfigureAwait(false);
-        KeyStateRules.Enforce(operation, key.KeyState, _ids.KeyArn(key.KeyId));
+        KeyStateRules.Enforce(operation, await EffectiveKeyStateAsync(key, cancellationToken).ConfigureAwait(false), _ids.KeyArn(key.KeyId));
         ThrowIfDryRun(ctx, operation);
         if (key.KeyUsage != KeyUsage.EncryptDecrypt)
         {
             throw new KmsInvalidKeyUsageException($"{_ids.KeyArn(key.KeyId)} has usage {key.KeyUsage.ToKmsName()}; decryption needs ENCRYPT_DECRYPT.");
+        }
+
+        if (customFormat || key.CustomKeyStoreId is not null)
+        {
+            return (key, await DecryptInCustomKeyStoreAsync(ctx, key, blob, customFormat, customAlgorithm, header, context, cancellationToken).ConfigureAwait(false));
         }
 
         var material = await GetMaterialAsync(key, header.KeyMaterialId, cancellationToken).ConfigureAwait(false)
@@ -1887,7 +1906,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         AwsAccountId = key.AccountId,
         CreationDate = key.CreationDate,
         Description = key.Description,
-        KeyState = key.KeyState,
+        KeyState = EffectiveKeyState(key),
         KeyUsage = key.KeyUsage,
         KeySpec = key.KeySpec,
         Origin = key.Origin,
@@ -1903,6 +1922,9 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
         ValidTo = key.Origin == KeyOrigin.External ? key.KeyMaterials.FirstOrDefault(m => m.KeyMaterialId == key.CurrentKeyMaterialId)?.ValidTo : null,
         MultiRegion = key.MultiRegion is not null,
         MultiRegionConfiguration = MultiRegionConfigurationOf(key),
+        CustomKeyStoreId = key.CustomKeyStoreId,
+        CloudHsmClusterId = CloudHsmClusterIdOf(key),
+        XksKeyConfiguration = key.Origin == KeyOrigin.ExternalKeyStore && key.CustomKeyStoreKeyId is { } xksKeyId ? new XksKeyConfiguration(xksKeyId) : null,
     };
 
     private static string NewRequestId() => Identifiers.NewKeyId();

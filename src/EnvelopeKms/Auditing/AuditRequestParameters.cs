@@ -60,6 +60,7 @@ internal static class AuditRequestParameters
     internal static bool IsRecorded(Type type, string name)
         => name is not (nameof(KmsRequest.Caller) or "EncryptionContext")
             && !name.Contains("GrantToken", StringComparison.Ordinal)
+            && !name.Contains("Password", StringComparison.Ordinal) && !name.Contains("Credential", StringComparison.Ordinal) // custom key store secrets
             && (AllowedTypes.Contains(type) || (Nullable.GetUnderlyingType(type) ?? type).IsEnum);
 
     private static JsonSerializerOptions CreateOptions()
@@ -111,6 +112,8 @@ internal static class AuditRequestParameters
         options.Converters.Add(new KmsNameConverter<ImportWrappingAlgorithm>(static v => v.ToKmsName()));
         options.Converters.Add(new KmsNameConverter<ExpirationModel>(static v => v.ToKmsName()));
         options.Converters.Add(new KmsNameConverter<ImportType>(static v => v.ToKmsName()));
+        options.Converters.Add(new KmsNameConverter<EnvelopeKms.CustomKeyStores.CustomKeyStoreType>(static v => EnvelopeKms.CustomKeyStores.CustomKeyStoreNames.ToKmsName(v)));
+        options.Converters.Add(new KmsNameConverter<XksProxyConnectivityType>(static v => v.ToKmsName()));
         options.Converters.Add(new JsonStringEnumConverter<GrantOperation>());
         options.Converters.Add(new JsonStringEnumConverter<KmsOperation>());
         options.MakeReadOnly();
@@ -165,6 +168,12 @@ internal static class AuditRequestParameters
 [JsonSerializable(typeof(GetParametersForImportRequest))]
 [JsonSerializable(typeof(ImportKeyMaterialRequest))]
 [JsonSerializable(typeof(DeleteImportedKeyMaterialRequest))]
+[JsonSerializable(typeof(CreateCustomKeyStoreRequest))]
+[JsonSerializable(typeof(ConnectCustomKeyStoreRequest))]
+[JsonSerializable(typeof(DisconnectCustomKeyStoreRequest))]
+[JsonSerializable(typeof(DescribeCustomKeyStoresRequest))]
+[JsonSerializable(typeof(UpdateCustomKeyStoreRequest))]
+[JsonSerializable(typeof(DeleteCustomKeyStoreRequest))]
 [JsonSerializable(typeof(ListKeyRotationsRequest))]
 [JsonSerializable(typeof(GenerateDataKeyPairRequest))]
 [JsonSerializable(typeof(PutKeyPolicyRequest))]

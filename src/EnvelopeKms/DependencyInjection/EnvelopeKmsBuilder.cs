@@ -324,7 +324,25 @@ public sealed partial class EnvelopeKmsBuilder
             UsageMeter = UsageMeterFactory?.Invoke(services) ?? services.GetService(typeof(EnvelopeKms.Auditing.Usage.KeyUsageMeter)) as EnvelopeKms.Auditing.Usage.KeyUsageMeter
                 ?? new EnvelopeKms.Auditing.Usage.KeyUsageMeter(timeProvider: services.GetService(typeof(TimeProvider)) as TimeProvider),
         };
+        foreach (var register in CustomKeyStoreRegistrations)
+        {
+            register(services, manager.CustomKeyStoreBackends);
+        }
+
         return JoinConfiguredRegionGroup(manager);
+    }
+
+    internal List<Action<IServiceProvider, EnvelopeKms.CustomKeyStores.CustomKeyStoreBackendRegistry>> CustomKeyStoreRegistrations { get; } = [];
+
+    /// <summary>
+    /// Registers custom key store backends (HSM clusters, external key store proxies) with the key manager's
+    /// <see cref="KeyManager.CustomKeyStoreBackends"/>; see <c>docs/custom-key-stores.md</c>.
+    /// </summary>
+    public EnvelopeKmsBuilder AddCustomKeyStoreBackends(Action<IServiceProvider, EnvelopeKms.CustomKeyStores.CustomKeyStoreBackendRegistry> register)
+    {
+        ArgumentNullException.ThrowIfNull(register);
+        CustomKeyStoreRegistrations.Add(register);
+        return this;
     }
 
     /// <summary>The main sink (null: the key manager's default), composed with the added ones; the added ones are owned by the key manager.</summary>

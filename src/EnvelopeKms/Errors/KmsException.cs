@@ -681,4 +681,8 @@ public static class KmsErrorCodes
     public const string InvalidImportToken = "InvalidImportTokenException";
     /// <summary><c>IncorrectKeyMaterialException</c>.</summary>
     public const string IncorrectKeyMaterial = "IncorrectKeyMaterialException";
+    /// <summary><c>CloudHsmClusterInUseException</c>.</summary>
+    public const string CloudHsmClusterInUse = "CloudHsmClusterInUseException";
+    /// <summary><c>XksProxyUriInUseException</c>.</summary>
+    public const string XksProxyUriInUse = "XksProxyUriInUseException";
 }

@@ -47,6 +47,12 @@ public sealed class KeyMetadata
     public DateTimeOffset? ValidTo { get; init; }
     /// <summary>For a multi-Region key: whether it is the primary or a replica, and the ARNs and Regions of the primary and of every replica.</summary>
     public MultiRegionConfiguration? MultiRegionConfiguration { get; init; }
+    /// <summary>The custom key store the key lives in, or <see langword="null"/>.</summary>
+    public string? CustomKeyStoreId { get; init; }
+    /// <summary>Keys in an HSM key store: the cluster id of the store.</summary>
+    public string? CloudHsmClusterId { get; init; }
+    /// <summary>Keys in an external key store: the external key.</summary>
+    public XksKeyConfiguration? XksKeyConfiguration { get; init; }
 }
 
 /// <summary>A key tag (<c>Tag</c>): a key of 1–128 characters and a value of 0–256 characters.</summary>

@@ -115,6 +115,18 @@ public enum KmsOperation
     ReplicateKey,
     /// <summary><c>UpdatePrimaryRegion</c>: makes a replica of a multi-Region key the primary key.</summary>
     UpdatePrimaryRegion,
+    /// <summary><c>CreateCustomKeyStore</c>.</summary>
+    CreateCustomKeyStore,
+    /// <summary><c>ConnectCustomKeyStore</c>.</summary>
+    ConnectCustomKeyStore,
+    /// <summary><c>DisconnectCustomKeyStore</c>.</summary>
+    DisconnectCustomKeyStore,
+    /// <summary><c>DescribeCustomKeyStores</c>.</summary>
+    DescribeCustomKeyStores,
+    /// <summary><c>UpdateCustomKeyStore</c>.</summary>
+    UpdateCustomKeyStore,
+    /// <summary><c>DeleteCustomKeyStore</c>.</summary>
+    DeleteCustomKeyStore,
 }
 
 /// <summary>Describes a change to a key that caches of its data keys must honour.</summary>

@@ -29,6 +29,10 @@ public sealed class CreateKeyRequest : KmsRequest
     public string? Policy { get; init; }
     /// <summary>Skips the lockout safety check of <see cref="Policy"/> (see <see cref="PutKeyPolicyRequest.BypassPolicyLockoutSafetyCheck"/>).</summary>
     public bool BypassPolicyLockoutSafetyCheck { get; init; }
+    /// <summary>The custom key store to create the key in (<c>cks-...</c>); needs <see cref="Origin"/> <see cref="KeyOrigin.AwsCloudHsm"/> or <see cref="KeyOrigin.ExternalKeyStore"/> (see <c>docs/custom-key-stores.md</c>).</summary>
+    public string? CustomKeyStoreId { get; init; }
+    /// <summary>With origin <see cref="KeyOrigin.ExternalKeyStore"/>: the id of the existing external key in the external key manager.</summary>
+    public string? XksKeyId { get; init; }
 }
 
 /// <summary>Input naming one key: a key id, key ARN, alias name or alias ARN (which of these an operation accepts follows AWS KMS).</summary>

@@ -212,6 +212,10 @@ public sealed class AuditTrailContentTests
         "ImportKeyMaterial" => ["keyId", "validTo", "keyMaterialDescription"],
         "ReplicateKey" => ["keyId", "replicaRegion"],
         "UpdatePrimaryRegion" => ["keyId", "primaryRegion"],
+        "CreateCustomKeyStore" => ["customKeyStoreName", "customKeyStoreType", "cloudHsmClusterId"],
+        "ConnectCustomKeyStore" or "DisconnectCustomKeyStore" or "DeleteCustomKeyStore" => ["customKeyStoreId"],
+        "UpdateCustomKeyStore" => ["customKeyStoreId", "newCustomKeyStoreName"],
+        "DescribeCustomKeyStores" => [],
         _ => ["keyId"],
     };
 }

@@ -48,6 +48,8 @@ public sealed class ErrorCodeTests
         [typeof(KmsXksKeyNotFoundException)] = "XksKeyNotFoundException",
         [typeof(KmsXksKeyInvalidConfigurationException)] = "XksKeyInvalidConfigurationException",
         [typeof(KmsXksKeyAlreadyInUseException)] = "XksKeyAlreadyInUseException",
+        [typeof(KmsCloudHsmClusterInUseException)] = "CloudHsmClusterInUseException",
+        [typeof(KmsXksProxyUriInUseException)] = "XksProxyUriInUseException",
     };
 
     public static TheoryData<string> ExceptionTypes => [.. Expected.Keys.Select(t => t.Name)];

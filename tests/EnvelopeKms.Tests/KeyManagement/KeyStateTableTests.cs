@@ -71,7 +71,8 @@ public sealed class KeyStateTableTests
     [Fact]
     public void The_table_has_a_row_for_every_operation_on_an_existing_key_and_none_for_the_others()
     {
-        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey, KmsOperation.ListRetirableGrants, KmsOperation.GetUsageReport, KmsOperation.DeleteExpiredKeyMaterial];
+        KmsOperation[] onNoKey = [KmsOperation.CreateKey, KmsOperation.ListKeys, KmsOperation.ListAliases, KmsOperation.GenerateRandom, KmsOperation.DeleteExpiredKey, KmsOperation.RotateKey, KmsOperation.ListRetirableGrants, KmsOperation.GetUsageReport, KmsOperation.DeleteExpiredKeyMaterial,
+            KmsOperation.CreateCustomKeyStore, KmsOperation.ConnectCustomKeyStore, KmsOperation.DisconnectCustomKeyStore, KmsOperation.DescribeCustomKeyStores, KmsOperation.UpdateCustomKeyStore, KmsOperation.DeleteCustomKeyStore];
 
         Assert.Equal(Enum.GetValues<KmsOperation>().Except(onNoKey).Order(), KeyStateRules.Operations.Order());
         Assert.Equal(KeyStateRules.Operations.Count * KeyStateRules.States.Count, KeyStateRules.Table.Count());

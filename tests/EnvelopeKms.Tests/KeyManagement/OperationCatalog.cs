@@ -69,6 +69,12 @@ internal sealed class OperationCatalog : IDisposable
         ["DeleteImportedKeyMaterial"] = KmsOperation.DeleteImportedKeyMaterial,
         ["ReplicateKey"] = KmsOperation.ReplicateKey,
         ["UpdatePrimaryRegion"] = KmsOperation.UpdatePrimaryRegion,
+        ["CreateCustomKeyStore"] = KmsOperation.CreateCustomKeyStore,
+        ["ConnectCustomKeyStore"] = KmsOperation.ConnectCustomKeyStore,
+        ["DisconnectCustomKeyStore"] = KmsOperation.DisconnectCustomKeyStore,
+        ["DescribeCustomKeyStores"] = KmsOperation.DescribeCustomKeyStores,
+        ["UpdateCustomKeyStore"] = KmsOperation.UpdateCustomKeyStore,
+        ["DeleteCustomKeyStore"] = KmsOperation.DeleteCustomKeyStore,
     };
 
     /// <summary>The grantee of the catalog's grant.</summary>
@@ -82,7 +88,17 @@ internal sealed class OperationCatalog : IDisposable
     };
 
     /// <summary>Operations that name the main key and so record its key id.</summary>
-    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom", "ListRetirableGrants", "GetUsageReport"]));
+    public static readonly IReadOnlySet<string> KeyOperations = new HashSet<string>(Operations.Keys.Except(["CreateKey", "ListKeys", "ListAliases", "GenerateRandom", "ListRetirableGrants", "GetUsageReport", "CreateCustomKeyStore", "ConnectCustomKeyStore", "DisconnectCustomKeyStore", "DescribeCustomKeyStores", "UpdateCustomKeyStore", "DeleteCustomKeyStore"]));
+
+    /// <summary>The custom key store operations (on no key; IAM policy only).</summary>
+    public static readonly IReadOnlyList<string> CustomKeyStoreOperations =
+        ["CreateCustomKeyStore", "ConnectCustomKeyStore", "DisconnectCustomKeyStore", "DescribeCustomKeyStores", "UpdateCustomKeyStore", "DeleteCustomKeyStore"];
+
+    /// <summary>A disconnected HSM key store (Connect, Update and Delete run on it).</summary>
+    public string DisconnectedStoreId { get; private init; } = null!;
+
+    /// <summary>A connected external key store (Disconnect runs on it).</summary>
+    public string ConnectedStoreId { get; private init; } = null!;
 
     private OperationCatalog(TestKeyManager kms, KeyMetadata key, KeyMetadata other, byte[] blob, KeyMetadata macKey, KeyMetadata signingKey)
     {
@@ -201,11 +217,17 @@ internal sealed class OperationCatalog : IDisposable
         var multiRegionKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "multi-region", MultiRegion = true }, KeyManagement.Kms.Ct)).KeyMetadata;
         var replicatedKey = (await km.CreateKeyAsync(new CreateKeyRequest { Description = "replicated", MultiRegion = true }, KeyManagement.Kms.Ct)).KeyMetadata;
         await km.ReplicateKeyAsync(new ReplicateKeyRequest { KeyId = replicatedKey.KeyId, ReplicaRegion = ReplicaRegion }, KeyManagement.Kms.Ct);
+        var stores = new CustomKeyStores.CustomKeyStoreFixture(kms);
+        kms.Manager.CustomKeyStoreBackends.AddCloudHsmCluster("cluster-catalog0002", context => stores.Hsm.Connect(context.Credential));
+        var disconnectedStore = await stores.CreateHsmStoreAsync("catalog-disconnected", connect: false);
+        var connectedStore = await stores.CreateXksStoreAsync("catalog-connected");
         return new OperationCatalog(kms, key, other, blob, macKey, signingKey)
         {
             OtherRegion = otherRegion,
             MultiRegionKey = multiRegionKey,
             ReplicatedKey = replicatedKey,
+            DisconnectedStoreId = disconnectedStore,
+            ConnectedStoreId = connectedStore,
             AgreementKey = agreementKey,
             KemKey = kemKey,
             GrantId = grant.GrantId,
@@ -275,6 +297,12 @@ internal sealed class OperationCatalog : IDisposable
             "DeleteImportedKeyMaterial" => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { Caller = caller, KeyId = ImportedKey.KeyId }, ct),
             "ReplicateKey" => km.ReplicateKeyAsync(new ReplicateKeyRequest { Caller = caller, KeyId = MultiRegionKey.KeyId, ReplicaRegion = ReplicaRegion }, ct),
             "UpdatePrimaryRegion" => km.UpdatePrimaryRegionAsync(new UpdatePrimaryRegionRequest { Caller = caller, KeyId = ReplicatedKey.KeyId, PrimaryRegion = ReplicaRegion }, ct),
+            "CreateCustomKeyStore" => km.CreateCustomKeyStoreAsync(new CreateCustomKeyStoreRequest { Caller = caller, CustomKeyStoreName = "new", CloudHsmClusterId = "cluster-catalog0002", KeyStorePassword = CustomKeyStores.CustomKeyStoreFixture.Password }, ct),
+            "ConnectCustomKeyStore" => km.ConnectCustomKeyStoreAsync(new ConnectCustomKeyStoreRequest { Caller = caller, CustomKeyStoreId = DisconnectedStoreId }, ct),
+            "DisconnectCustomKeyStore" => km.DisconnectCustomKeyStoreAsync(new DisconnectCustomKeyStoreRequest { Caller = caller, CustomKeyStoreId = ConnectedStoreId }, ct),
+            "DescribeCustomKeyStores" => km.DescribeCustomKeyStoresAsync(new DescribeCustomKeyStoresRequest { Caller = caller }, ct),
+            "UpdateCustomKeyStore" => km.UpdateCustomKeyStoreAsync(new UpdateCustomKeyStoreRequest { Caller = caller, CustomKeyStoreId = DisconnectedStoreId, NewCustomKeyStoreName = "renamed" }, ct),
+            "DeleteCustomKeyStore" => km.DeleteCustomKeyStoreAsync(new DeleteCustomKeyStoreRequest { Caller = caller, CustomKeyStoreId = DisconnectedStoreId }, ct),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -340,6 +368,12 @@ internal sealed class OperationCatalog : IDisposable
             "DeleteImportedKeyMaterial" => (() => km.DeleteImportedKeyMaterialAsync(new DeleteImportedKeyMaterialRequest { KeyId = id }, ct), "UnsupportedOperationException"),
             "ReplicateKey" => (() => km.ReplicateKeyAsync(new ReplicateKeyRequest { KeyId = MultiRegionKey.KeyId, ReplicaRegion = Kms.Manager.Ids.Region }, ct), "ValidationException"),
             "UpdatePrimaryRegion" => (() => km.UpdatePrimaryRegionAsync(new UpdatePrimaryRegionRequest { KeyId = id, PrimaryRegion = ReplicaRegion }, ct), "UnsupportedOperationException"),
+            "CreateCustomKeyStore" => (() => km.CreateCustomKeyStoreAsync(new CreateCustomKeyStoreRequest { CustomKeyStoreName = "", CloudHsmClusterId = "cluster-catalog0002", KeyStorePassword = "1234567" }, ct), "ValidationException"),
+            "ConnectCustomKeyStore" => (() => km.ConnectCustomKeyStoreAsync(new ConnectCustomKeyStoreRequest { CustomKeyStoreId = "cks-0123456789abcdef0" }, ct), "CustomKeyStoreNotFoundException"),
+            "DisconnectCustomKeyStore" => (() => km.DisconnectCustomKeyStoreAsync(new DisconnectCustomKeyStoreRequest { CustomKeyStoreId = DisconnectedStoreId }, ct), "CustomKeyStoreInvalidStateException"),
+            "DescribeCustomKeyStores" => (() => km.DescribeCustomKeyStoresAsync(new DescribeCustomKeyStoresRequest { CustomKeyStoreId = ConnectedStoreId, CustomKeyStoreName = "catalog-connected" }, ct), "ValidationException"),
+            "UpdateCustomKeyStore" => (() => km.UpdateCustomKeyStoreAsync(new UpdateCustomKeyStoreRequest { CustomKeyStoreId = DisconnectedStoreId, NewCustomKeyStoreName = "catalog-connected" }, ct), "CustomKeyStoreNameInUseException"),
+            "DeleteCustomKeyStore" => (() => km.DeleteCustomKeyStoreAsync(new DeleteCustomKeyStoreRequest { CustomKeyStoreId = ConnectedStoreId }, ct), "CustomKeyStoreInvalidStateException"),
             _ => throw new ArgumentOutOfRangeException(nameof(operation)),
         };
     }
@@ -359,9 +393,13 @@ internal sealed class OperationCatalog : IDisposable
             }
         }
 
+        var customKeyStores = Kms.Store is EnvelopeKms.Storage.ICustomKeyStoreRecordStore records
+            ? (await records.ListCustomKeyStoresAsync(ct)).Select(r => $"store {r.CustomKeyStoreId} {r.CustomKeyStoreName} {r.ConnectionState} v{r.Version}")
+            : [];
         return string.Join('\n', keys.Select(k => $"{k.KeyId} v{k.Version} {k.KeyState} {k.Description} {k.DeletionDate} {string.Join(',', k.Tags)} {k.Policy?.Length}")
             .Concat(aliases.Select(a => $"{a.AliasName} -> {a.TargetKeyId} v{a.Version}"))
-            .Concat(grants));
+            .Concat(grants)
+            .Concat(customKeyStores));
     }
 
     public void Dispose()
