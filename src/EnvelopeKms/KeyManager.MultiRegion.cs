@@ -252,9 +252,9 @@ public sealed partial class KeyManager
     /// <summary>The <c>CreateKey</c> rule for <c>MultiRegion</c>: keys with origin <c>AWS_KMS</c> or <c>EXTERNAL</c>, not in a custom key store.</summary>
     private static void RequireMultiRegionAllowed(CreateKeyRequest request)
     {
-        if (request.Origin is not (KeyOrigin.AwsKms or KeyOrigin.External))
+        if (request.Origin is not (KeyOrigin.AwsKms or KeyOrigin.External) || request.CustomKeyStoreId is not null)
         {
-            throw new KmsUnsupportedOperationException($"Multi-Region keys cannot have origin {request.Origin.ToKmsName()}: keys in a custom key store are single-Region keys.");
+            throw new KmsUnsupportedOperationException($"Multi-Region keys cannot have origin {request.Origin.ToKmsName()}{(request.CustomKeyStoreId is null ? "" : " or a CustomKeyStoreId")}: keys in a custom key store are single-Region keys.");
         }
     }
 

@@ -178,19 +178,21 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
                 CryptoProvenance.RequireAllowedForNewKey(request.KeySpec);
             }
 
-            if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore || request.CustomKeyStoreId is not null || request.XksKeyId is not null)
-            {
-                ValidateCustomKeyStoreKeyRequest(request); // KeyManager.CustomKeyStores.cs
-            }
-
             if (!Enum.IsDefined(request.Origin))
             {
                 throw new KmsValidationException("Origin is not a known origin.");
             }
 
+            // Multi-Region first: KMS refuses a multi-Region key in a custom key store as unsupported,
+            // whatever else the request lacks.
             if (request.MultiRegion)
             {
                 RequireMultiRegionAllowed(request);
+            }
+
+            if (request.Origin is KeyOrigin.AwsCloudHsm or KeyOrigin.ExternalKeyStore || request.CustomKeyStoreId is not null || request.XksKeyId is not null)
+            {
+                ValidateCustomKeyStoreKeyRequest(request); // KeyManager.CustomKeyStores.cs
             }
 
             var policy = request.Policy is null ? null : ParseKeyPolicy(request.Policy, "Policy");

@@ -182,14 +182,15 @@ public sealed partial class CreateKeyTests
     [Theory]
     [InlineData(KeyOrigin.AwsCloudHsm)]
     [InlineData(KeyOrigin.ExternalKeyStore)]
-    public async Task Custom_key_store_origins_are_unsupported(KeyOrigin origin)
+    public async Task Custom_key_store_origins_without_a_custom_key_store_are_a_validation_error_and_create_nothing(KeyOrigin origin)
     {
         using var kms = new TestKeyManager();
 
-        var e = await Assert.ThrowsAsync<KmsUnsupportedOperationException>(() => kms.Api().NewKeyAsync(origin: origin));
+        var e = await Assert.ThrowsAsync<KmsValidationException>(() => kms.Api().NewKeyAsync(origin: origin));
 
-        Assert.Equal("UnsupportedOperationException", e.ErrorCode);
+        Assert.Equal("ValidationException", e.ErrorCode);
         Assert.Contains(origin.ToKmsName(), e.Message, StringComparison.Ordinal);
+        Assert.Contains("CustomKeyStoreId", e.Message, StringComparison.Ordinal);
         Assert.Empty(await kms.Api().AllKeyIdsAsync());
     }
 

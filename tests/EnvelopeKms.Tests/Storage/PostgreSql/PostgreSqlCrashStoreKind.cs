@@ -112,7 +112,7 @@ internal sealed partial class PostgreSqlCrashStoreKind(PostgreSqlServer server) 
         Assert.Equal((long)PostgreSqlKeyStore.CurrentSchemaVersion, Scalar(connection, $"SELECT version FROM {schema}.schema_version WHERE id = 1"));
         Assert.Equal(1L, Scalar(connection, $"SELECT count(*) FROM {schema}.store_state"));
         Assert.Equal(
-            "aliases,changes,grants,keys,metadata,schema_version,store_state",
+            "aliases,changes,custom_key_stores,grants,keys,metadata,schema_version,store_state",
             Scalar(connection, $"SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '{schema}'"));
         CheckEngineIntegrity(connection, schema);
     }
