@@ -193,6 +193,50 @@ public sealed class CustomKeyStoreLifecycleTests
         Assert.Equal("before the restart", Encoding.UTF8.GetString(await restarted.Api.DecryptBlobAsync(blob)));
     }
 
+    [Theory]
+    [InlineData("file")]
+    [InlineData("sqlite")]
+    public async Task A_new_process_on_a_durable_store_finds_the_custom_key_stores_reconnects_and_decrypts(string storeKind)
+    {
+        var directory = Directory.CreateTempSubdirectory("envelopekms-cks-");
+        try
+        {
+            IKeyStore Open() => storeKind == "file"
+                ? new FileSystemKeyStore(Path.Combine(directory.FullName, "store"))
+                : new EnvelopeKms.Storage.Sqlite.SqliteKeyStore(Path.Combine(directory.FullName, "keys.db"));
+            var rootKey = new EnvelopeKms.Protection.StaticRootKeyProvider(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+            string connected, disconnected;
+            byte[] xksBlob, hsmBlob;
+            using (var f = new CustomKeyStoreFixture(new EnvelopeKms.Tests.Infrastructure.TestKeyManager(Open(), rootKey)))
+            {
+                connected = await f.CreateXksStoreAsync("connected");
+                disconnected = await f.CreateHsmStoreAsync("hsm");
+                var xksKey = await f.CreateXksKeyAsync(connected);
+                var hsmKey = (await f.Api.CreateKeyAsync(new CreateKeyRequest { Origin = KeyOrigin.AwsCloudHsm, CustomKeyStoreId = disconnected }, Kms.Ct)).KeyMetadata;
+                xksBlob = await f.Api.EncryptBlobAsync(xksKey.KeyId, Kms.Utf8("external"));
+                hsmBlob = await f.Api.EncryptBlobAsync(hsmKey.KeyId, Kms.Utf8("hsm"));
+                await f.Api.DisconnectCustomKeyStoreAsync(new DisconnectCustomKeyStoreRequest { CustomKeyStoreId = disconnected }, Kms.Ct);
+                Assert.Equal(KeyState.Unavailable, (await f.Api.DescribeAsync(hsmKey.KeyId)).KeyState);
+
+                // A second key manager on a store instance of its own: the process after a restart.
+                using var restarted = new CustomKeyStoreFixture(new EnvelopeKms.Tests.Infrastructure.TestKeyManager(Open(), rootKey), f.Proxy, f.Hsm);
+                Assert.Equal(CustomKeyStoreConnectionState.Connected, (await restarted.DescribeStoreAsync(connected)).ConnectionState);
+                Assert.Equal(CustomKeyStoreConnectionState.Disconnected, (await restarted.DescribeStoreAsync(disconnected)).ConnectionState);
+                Assert.Equal("external", Encoding.UTF8.GetString(await restarted.Api.DecryptBlobAsync(xksBlob)));
+                Assert.Equal(KeyState.Unavailable, (await restarted.Api.DescribeAsync(hsmKey.KeyId)).KeyState);
+
+                await restarted.Api.ConnectCustomKeyStoreAsync(new ConnectCustomKeyStoreRequest { CustomKeyStoreId = disconnected }, Kms.Ct);
+                Assert.Equal("hsm", Encoding.UTF8.GetString(await restarted.Api.DecryptBlobAsync(hsmBlob)));
+                Assert.Equal(KeyState.Enabled, (await restarted.Api.DescribeAsync(hsmKey.KeyId)).KeyState);
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_restart_whose_proxy_is_gone_reports_FAILED_and_its_keys_Unavailable()
     {
