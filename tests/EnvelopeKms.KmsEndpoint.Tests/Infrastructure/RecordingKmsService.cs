@@ -16,6 +16,9 @@ public class RecordingKmsService : DispatchProxy
 
     public CallerIdentity? Caller { get; set; }
 
+    /// <summary>When set, the exception to throw for a request instead of answering it.</summary>
+    public Func<object, Exception?>? Failure { get; set; }
+
     public static RecordingKmsService Create()
         => (RecordingKmsService)(object)Create<IAmazonKeyManagementService, RecordingKmsService>();
 
@@ -36,9 +39,18 @@ public class RecordingKmsService : DispatchProxy
         }
 
         Requests.Enqueue(ModelValues.Render(request)); // Rendered now: the endpoint zeroes the request's blobs after the call.
+        if (Failure?.Invoke(request) is { } failure)
+        {
+            return FailedTask(targetMethod.ReturnType.GetGenericArguments()[0], failure);
+        }
+
         var responseType = targetMethod.ReturnType.GetGenericArguments()[0];
         var response = ModelValues.Fill(responseType);
         Responses.Enqueue(response);
         return typeof(Task).GetMethod(nameof(Task.FromResult))!.MakeGenericMethod(responseType).Invoke(null, [response]);
     }
+
+    private static object FailedTask(Type resultType, Exception failure)
+        => typeof(Task).GetMethods().Single(m => m.Name == nameof(Task.FromException) && m.IsGenericMethod)
+            .MakeGenericMethod(resultType).Invoke(null, [failure])!;
 }
