@@ -93,6 +93,7 @@ internal sealed partial class KmsEndpointHandler(IOptions<KmsEndpointOptions> op
             }
             catch (AmazonServiceException e)
             {
+                KmsJsonCodec.Scrub(request);
                 var status = e.StatusCode == 0 ? HttpStatusCode.BadRequest : e.StatusCode;
                 var code = string.IsNullOrEmpty(e.ErrorCode) ? ErrorCodeOf(e) : e.ErrorCode;
                 LogOperationFailed(logger, requestId, operation.Name, key.AccessKeyId, code);
@@ -101,7 +102,6 @@ internal sealed partial class KmsEndpointHandler(IOptions<KmsEndpointOptions> op
             }
             finally
             {
-                KmsJsonCodec.Scrub(request);
                 (client as IDisposable)?.Dispose();
             }
 
@@ -112,7 +112,9 @@ internal sealed partial class KmsEndpointHandler(IOptions<KmsEndpointOptions> op
             }
             finally
             {
+                // Plaintext, private keys and shared secrets in the request and the response: zeroed once written.
                 KmsJsonCodec.Scrub(response);
+                KmsJsonCodec.Scrub(request);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
