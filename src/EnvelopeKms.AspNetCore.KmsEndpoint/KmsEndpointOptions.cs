@@ -98,6 +98,18 @@ public sealed class KmsEndpointOptions
         return this;
     }
 
+    /// <summary>
+    /// Adds an access key that signs in as the principal <paramref name="principalArn"/> (without principal
+    /// tags); see <see cref="AddAccessKey(string, string, CallerIdentity)"/>.
+    /// </summary>
+    /// <param name="accessKeyId">The access key id, 16 to 128 characters of letters and digits.</param>
+    /// <param name="secretAccessKey">The secret access key, at least 16 characters.</param>
+    /// <param name="principalArn">The principal ARN, for example <c>arn:aws:iam::111122223333:role/app</c>.</param>
+    /// <returns>These options.</returns>
+    /// <exception cref="ArgumentException">An argument is malformed, or the access key id is already added.</exception>
+    public KmsEndpointOptions AddAccessKey(string accessKeyId, string secretAccessKey, string principalArn)
+        => AddAccessKey(accessKeyId, secretAccessKey, new CallerIdentity(principalArn));
+
     internal KmsAccessKey? FindAccessKey(string accessKeyId) => _accessKeys.GetValueOrDefault(accessKeyId);
 
     /// <summary>The settings, without any secret.</summary>
