@@ -411,7 +411,7 @@ public sealed partial class EnvelopeKmsAmazonClient
                 CiphertextForRecipient = Stream(response.CiphertextForRecipient),
                 KeyId = response.KeyId,
                 KeyAgreementAlgorithm = Sdk.KeyAgreementAlgorithmSpec.FindValue(response.KeyAgreementAlgorithm.ToKmsName()),
-                KeyOrigin = Sdk.OriginType.AWS_KMS,
+                KeyOrigin = Sdk.OriginType.FindValue(response.KeyOrigin.ToKmsName()),
             });
         });
     }

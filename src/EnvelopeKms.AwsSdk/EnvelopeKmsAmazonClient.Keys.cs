@@ -11,6 +11,15 @@ namespace EnvelopeKms.AwsSdk;
 // multi-Region keys and custom key stores.
 public sealed partial class EnvelopeKmsAmazonClient
 {
+    /// <summary>Runs an operation whose AWS response has no members.</summary>
+    private static Task<T> Send<T>(Func<Task> call)
+        where T : Amazon.Runtime.AmazonWebServiceResponse, new()
+        => Translate(async () =>
+        {
+            await call().ConfigureAwait(false);
+            return Ok(new T());
+        });
+
     private static async Task<T> Translate<T>(Func<Task<T>> call)
     {
         try
@@ -100,16 +109,12 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.UpdateKeyDescriptionResponse> UpdateKeyDescriptionAsync(Aws.UpdateKeyDescriptionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.UpdateKeyDescriptionResponse>(() => _keyManager.UpdateKeyDescriptionAsync(new UpdateKeyDescriptionRequest
         {
-            await _keyManager.UpdateKeyDescriptionAsync(new UpdateKeyDescriptionRequest
-            {
-                Caller = _caller,
-                KeyId = Required(request.KeyId, "KeyId"),
-                Description = Required<string>(request.Description, "Description"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.UpdateKeyDescriptionResponse());
-        });
+            Caller = _caller,
+            KeyId = Required(request.KeyId, "KeyId"),
+            Description = Required<string>(request.Description, "Description"),
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -120,11 +125,7 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.EnableKeyResponse> EnableKeyAsync(Aws.EnableKeyRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
-        {
-            await _keyManager.EnableKeyAsync(new EnableKeyRequest { Caller = _caller, KeyId = Required(request.KeyId, "KeyId") }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.EnableKeyResponse());
-        });
+        return Send<Aws.EnableKeyResponse>(() => _keyManager.EnableKeyAsync(new EnableKeyRequest { Caller = _caller, KeyId = Required(request.KeyId, "KeyId") }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -135,11 +136,7 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.DisableKeyResponse> DisableKeyAsync(Aws.DisableKeyRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
-        {
-            await _keyManager.DisableKeyAsync(new DisableKeyRequest { Caller = _caller, KeyId = Required(request.KeyId, "KeyId") }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.DisableKeyResponse());
-        });
+        return Send<Aws.DisableKeyResponse>(() => _keyManager.DisableKeyAsync(new DisableKeyRequest { Caller = _caller, KeyId = Required(request.KeyId, "KeyId") }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -195,16 +192,12 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.CreateAliasResponse> CreateAliasAsync(Aws.CreateAliasRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.CreateAliasResponse>(() => _keyManager.CreateAliasAsync(new CreateAliasRequest
         {
-            await _keyManager.CreateAliasAsync(new CreateAliasRequest
-            {
-                Caller = _caller,
-                AliasName = Required(request.AliasName, "AliasName"),
-                TargetKeyId = Required(request.TargetKeyId, "TargetKeyId"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.CreateAliasResponse());
-        });
+            Caller = _caller,
+            AliasName = Required(request.AliasName, "AliasName"),
+            TargetKeyId = Required(request.TargetKeyId, "TargetKeyId"),
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -215,16 +208,12 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.UpdateAliasResponse> UpdateAliasAsync(Aws.UpdateAliasRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.UpdateAliasResponse>(() => _keyManager.UpdateAliasAsync(new UpdateAliasRequest
         {
-            await _keyManager.UpdateAliasAsync(new UpdateAliasRequest
-            {
-                Caller = _caller,
-                AliasName = Required(request.AliasName, "AliasName"),
-                TargetKeyId = Required(request.TargetKeyId, "TargetKeyId"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.UpdateAliasResponse());
-        });
+            Caller = _caller,
+            AliasName = Required(request.AliasName, "AliasName"),
+            TargetKeyId = Required(request.TargetKeyId, "TargetKeyId"),
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -235,11 +224,7 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.DeleteAliasResponse> DeleteAliasAsync(Aws.DeleteAliasRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
-        {
-            await _keyManager.DeleteAliasAsync(new DeleteAliasRequest { Caller = _caller, AliasName = Required(request.AliasName, "AliasName") }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.DeleteAliasResponse());
-        });
+        return Send<Aws.DeleteAliasResponse>(() => _keyManager.DeleteAliasAsync(new DeleteAliasRequest { Caller = _caller, AliasName = Required(request.AliasName, "AliasName") }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -275,32 +260,24 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.TagResourceResponse> TagResourceAsync(Aws.TagResourceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.TagResourceResponse>(() => _keyManager.TagResourceAsync(new TagResourceRequest
         {
-            await _keyManager.TagResourceAsync(new TagResourceRequest
-            {
-                Caller = _caller,
-                KeyId = Required(request.KeyId, "KeyId"),
-                Tags = Required(Tags(request.Tags), "Tags"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.TagResourceResponse());
-        });
+            Caller = _caller,
+            KeyId = Required(request.KeyId, "KeyId"),
+            Tags = Required(Tags(request.Tags), "Tags"),
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
     public Task<Aws.UntagResourceResponse> UntagResourceAsync(Aws.UntagResourceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.UntagResourceResponse>(() => _keyManager.UntagResourceAsync(new UntagResourceRequest
         {
-            await _keyManager.UntagResourceAsync(new UntagResourceRequest
-            {
-                Caller = _caller,
-                KeyId = Required(request.KeyId, "KeyId"),
-                TagKeys = Required(request.TagKeys, "TagKeys"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.UntagResourceResponse());
-        });
+            Caller = _caller,
+            KeyId = Required(request.KeyId, "KeyId"),
+            TagKeys = Required(request.TagKeys, "TagKeys"),
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -328,18 +305,14 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.PutKeyPolicyResponse> PutKeyPolicyAsync(Aws.PutKeyPolicyRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.PutKeyPolicyResponse>(() => _keyManager.PutKeyPolicyAsync(new PutKeyPolicyRequest
         {
-            await _keyManager.PutKeyPolicyAsync(new PutKeyPolicyRequest
-            {
-                Caller = _caller,
-                KeyId = Required(request.KeyId, "KeyId"),
-                Policy = Required(request.Policy, "Policy"),
-                PolicyName = request.PolicyName,
-                BypassPolicyLockoutSafetyCheck = request.BypassPolicyLockoutSafetyCheck ?? false,
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.PutKeyPolicyResponse());
-        });
+            Caller = _caller,
+            KeyId = Required(request.KeyId, "KeyId"),
+            Policy = Required(request.Policy, "Policy"),
+            PolicyName = request.PolicyName,
+            BypassPolicyLockoutSafetyCheck = request.BypassPolicyLockoutSafetyCheck ?? false,
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -475,18 +448,14 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.RetireGrantResponse> RetireGrantAsync(Aws.RetireGrantRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.RetireGrantResponse>(() => _keyManager.RetireGrantAsync(new RetireGrantRequest
         {
-            await _keyManager.RetireGrantAsync(new RetireGrantRequest
-            {
-                Caller = _caller,
-                GrantToken = request.GrantToken,
-                KeyId = request.KeyId,
-                GrantId = request.GrantId,
-                DryRun = request.DryRun ?? false,
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.RetireGrantResponse());
-        });
+            Caller = _caller,
+            GrantToken = request.GrantToken,
+            KeyId = request.KeyId,
+            GrantId = request.GrantId,
+            DryRun = request.DryRun ?? false,
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -497,17 +466,13 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.RevokeGrantResponse> RevokeGrantAsync(Aws.RevokeGrantRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.RevokeGrantResponse>(() => _keyManager.RevokeGrantAsync(new RevokeGrantRequest
         {
-            await _keyManager.RevokeGrantAsync(new RevokeGrantRequest
-            {
-                Caller = _caller,
-                KeyId = Required(request.KeyId, "KeyId"),
-                GrantId = Required(request.GrantId, "GrantId"),
-                DryRun = request.DryRun ?? false,
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.RevokeGrantResponse());
-        });
+            Caller = _caller,
+            KeyId = Required(request.KeyId, "KeyId"),
+            GrantId = Required(request.GrantId, "GrantId"),
+            DryRun = request.DryRun ?? false,
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -518,16 +483,12 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.EnableKeyRotationResponse> EnableKeyRotationAsync(Aws.EnableKeyRotationRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.EnableKeyRotationResponse>(() => _keyManager.EnableKeyRotationAsync(new EnableKeyRotationRequest
         {
-            await _keyManager.EnableKeyRotationAsync(new EnableKeyRotationRequest
-            {
-                Caller = _caller,
-                KeyId = Required(request.KeyId, "KeyId"),
-                RotationPeriodInDays = request.RotationPeriodInDays,
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.EnableKeyRotationResponse());
-        });
+            Caller = _caller,
+            KeyId = Required(request.KeyId, "KeyId"),
+            RotationPeriodInDays = request.RotationPeriodInDays,
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -538,11 +499,7 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.DisableKeyRotationResponse> DisableKeyRotationAsync(Aws.DisableKeyRotationRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
-        {
-            await _keyManager.DisableKeyRotationAsync(new DisableKeyRotationRequest { Caller = _caller, KeyId = Required(request.KeyId, "KeyId") }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.DisableKeyRotationResponse());
-        });
+        return Send<Aws.DisableKeyRotationResponse>(() => _keyManager.DisableKeyRotationAsync(new DisableKeyRotationRequest { Caller = _caller, KeyId = Required(request.KeyId, "KeyId") }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -709,16 +666,12 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.UpdatePrimaryRegionResponse> UpdatePrimaryRegionAsync(Aws.UpdatePrimaryRegionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.UpdatePrimaryRegionResponse>(() => _keyManager.UpdatePrimaryRegionAsync(new UpdatePrimaryRegionRequest
         {
-            await _keyManager.UpdatePrimaryRegionAsync(new UpdatePrimaryRegionRequest
-            {
-                Caller = _caller,
-                KeyId = Required(request.KeyId, "KeyId"),
-                PrimaryRegion = Required(request.PrimaryRegion, "PrimaryRegion"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.UpdatePrimaryRegionResponse());
-        });
+            Caller = _caller,
+            KeyId = Required(request.KeyId, "KeyId"),
+            PrimaryRegion = Required(request.PrimaryRegion, "PrimaryRegion"),
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -759,30 +712,22 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.ConnectCustomKeyStoreResponse> ConnectCustomKeyStoreAsync(Aws.ConnectCustomKeyStoreRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.ConnectCustomKeyStoreResponse>(() => _keyManager.ConnectCustomKeyStoreAsync(new ConnectCustomKeyStoreRequest
         {
-            await _keyManager.ConnectCustomKeyStoreAsync(new ConnectCustomKeyStoreRequest
-            {
-                Caller = _caller,
-                CustomKeyStoreId = Required(request.CustomKeyStoreId, "CustomKeyStoreId"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.ConnectCustomKeyStoreResponse());
-        });
+            Caller = _caller,
+            CustomKeyStoreId = Required(request.CustomKeyStoreId, "CustomKeyStoreId"),
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
     public Task<Aws.DisconnectCustomKeyStoreResponse> DisconnectCustomKeyStoreAsync(Aws.DisconnectCustomKeyStoreRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.DisconnectCustomKeyStoreResponse>(() => _keyManager.DisconnectCustomKeyStoreAsync(new DisconnectCustomKeyStoreRequest
         {
-            await _keyManager.DisconnectCustomKeyStoreAsync(new DisconnectCustomKeyStoreRequest
-            {
-                Caller = _caller,
-                CustomKeyStoreId = Required(request.CustomKeyStoreId, "CustomKeyStoreId"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.DisconnectCustomKeyStoreResponse());
-        });
+            Caller = _caller,
+            CustomKeyStoreId = Required(request.CustomKeyStoreId, "CustomKeyStoreId"),
+        }, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -836,14 +781,10 @@ public sealed partial class EnvelopeKmsAmazonClient
     public Task<Aws.DeleteCustomKeyStoreResponse> DeleteCustomKeyStoreAsync(Aws.DeleteCustomKeyStoreRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Translate(async () =>
+        return Send<Aws.DeleteCustomKeyStoreResponse>(() => _keyManager.DeleteCustomKeyStoreAsync(new DeleteCustomKeyStoreRequest
         {
-            await _keyManager.DeleteCustomKeyStoreAsync(new DeleteCustomKeyStoreRequest
-            {
-                Caller = _caller,
-                CustomKeyStoreId = Required(request.CustomKeyStoreId, "CustomKeyStoreId"),
-            }, cancellationToken).ConfigureAwait(false);
-            return Ok(new Aws.DeleteCustomKeyStoreResponse());
-        });
+            Caller = _caller,
+            CustomKeyStoreId = Required(request.CustomKeyStoreId, "CustomKeyStoreId"),
+        }, cancellationToken));
     }
 }

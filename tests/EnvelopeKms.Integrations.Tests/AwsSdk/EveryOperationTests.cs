@@ -123,6 +123,7 @@ public sealed class EveryOperationTests : IDisposable
         {
             ours.ImportSubjectPublicKeyInfo((await _client.GetPublicKeyAsync(new Aws.GetPublicKeyRequest { KeyId = agreementKey }, Ct)).PublicKey.ToArray(), out _);
             Assert.Equal(peer.DeriveRawSecretAgreement(ours.PublicKey), shared.SharedSecret.ToArray());
+            Assert.Equal(Sdk.OriginType.AWS_KMS, shared.KeyOrigin);
         }
 
         var kemKey = await CreateAsync(Sdk.KeySpec.ML_KEM_768, Sdk.KeyUsageType.ENCAPSULATE_DECAPSULATE);
