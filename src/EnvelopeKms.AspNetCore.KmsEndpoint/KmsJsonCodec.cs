@@ -261,7 +261,18 @@ internal static class KmsJsonCodec
                 writer.WriteNumberValue(Math.Round((utc.Ticks - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerSecond, 3));
                 return;
             case MemoryStream stream:
-                writer.WriteBase64StringValue(stream.TryGetBuffer(out var buffer) ? buffer.AsSpan() : stream.ToArray());
+                if (stream.TryGetBuffer(out var buffer))
+                {
+                    writer.WriteBase64StringValue(buffer.AsSpan());
+                }
+                else
+                {
+                    // The stream hides its buffer: write from a copy, and zero the copy (it may be plaintext).
+                    var copy = stream.ToArray();
+                    writer.WriteBase64StringValue(copy);
+                    CryptographicOperations.ZeroMemory(copy);
+                }
+
                 return;
             case ConstantClass constant:
                 writer.WriteStringValue(constant.Value);

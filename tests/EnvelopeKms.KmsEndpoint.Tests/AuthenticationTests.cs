@@ -88,13 +88,24 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Empty(_service.Requests);
     }
 
-    [Fact]
-    public async Task A_signed_header_changed_after_signing_fails_with_InvalidSignatureException()
+    [Theory]
+    [InlineData("X-Amz-Target", "TrentService.ListAliases")]
+    [InlineData("X-Amz-Date", "20200101T000000Z")]
+    [InlineData("Host", "kms.us-east-1.amazonaws.com")]
+    public async Task A_signed_header_changed_after_signing_fails(string header, string value)
     {
         using var client = _host.Client(wrap: inner => new TamperingHandler(inner, request =>
         {
-            request.Headers.Remove("X-Amz-Target");
-            request.Headers.TryAddWithoutValidation("X-Amz-Target", "TrentService.ListAliases");
+            if (header == "Host")
+            {
+                request.Headers.Host = value;
+            }
+            else
+            {
+                request.Headers.Remove(header);
+                request.Headers.TryAddWithoutValidation(header, value);
+            }
+
             return Task.CompletedTask;
         }));
         var e = await FailsAsync(() => client.ListKeysAsync(new Aws.ListKeysRequest(), Ct));
