@@ -121,6 +121,11 @@ internal sealed partial class KmsEndpointHandler(IOptions<KmsEndpointOptions> op
         {
             // The client went away; there is nobody to answer.
         }
+        catch (BadHttpRequestException) when (!context.Response.HasStarted)
+        {
+            // A malformed or truncated body (for example a broken chunk).
+            await WriteErrorAsync(context, KmsProtocolError.Serialization("The request body could not be read.")).ConfigureAwait(false);
+        }
 #pragma warning disable CA1031 // Any other failure is answered as KMSInternalException, without its details.
         catch (Exception e)
 #pragma warning restore CA1031
@@ -190,7 +195,18 @@ internal sealed partial class KmsEndpointHandler(IOptions<KmsEndpointOptions> op
                 buffer = larger;
             }
 
-            var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            int read;
+            try
+            {
+                read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                // Kestrel's own limit (set just above ours) tripped on a chunked body.
+                CryptographicOperations.ZeroMemory(buffer);
+                return (null, 0);
+            }
+
             if (read == 0)
             {
                 break;

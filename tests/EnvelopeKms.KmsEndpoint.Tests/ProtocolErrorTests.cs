@@ -124,6 +124,19 @@ public sealed class ProtocolErrorTests : IAsyncLifetime
         Assert.Empty(_service.Requests);
     }
 
+    [Fact]
+    public async Task A_chunked_body_over_the_limit_fails_with_413_without_a_declared_length()
+    {
+        using var http = new HttpClient();
+        using var request = TestSigner.Request(_host.Url, "TrentService.ListKeys", "{}");
+        request.Content = new StreamContent(new MemoryStream(new byte[5000]));
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-amz-json-1.1");
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await http.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("ValidationException", (await AuthenticationTests.ErrorOf(response)).Code);
+    }
+
     public static TheoryData<string, HttpStatusCode> AdapterErrors() => new()
     {
         { nameof(NotFoundException), HttpStatusCode.BadRequest },
