@@ -4,6 +4,8 @@ using Amazon.Runtime;
 using EnvelopeKms.AspNetCore.KmsEndpoint;
 using EnvelopeKms.KmsEndpoint.Tests.Infrastructure;
 using EnvelopeKms.Storage;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace EnvelopeKms.KmsEndpoint.Tests;
 
@@ -98,5 +100,31 @@ public sealed class ProtocolRoundTripTests : IAsyncLifetime
         Assert.Equal("arn:aws:iam::111122223333:root", _service.Caller!.PrincipalArn);
         Assert.Equal(System.Net.IPAddress.Loopback, _service.Caller.SourceIp);
         Assert.False(_service.Caller.SecureTransport);
+    }
+
+    [Fact]
+    public void Any_text_and_bytes_survive_the_trip_through_the_SDK_and_the_endpoint()
+    {
+        // Valid Unicode only (a lone surrogate cannot be sent as UTF-8 by any client).
+        var text = ArbMap.Default.GeneratorFor<string>()
+            .Where(s => s is not null && System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(s)) == s);
+        var context = text.SelectMany(k => text.Select(v => (k, v))).ListOf()
+            .Select(pairs => pairs.DistinctBy(p => p.k).ToDictionary(p => p.k, p => p.v));
+        var cases = text.Where(s => s.Length > 0)
+            .SelectMany(keyId => ArbMap.Default.GeneratorFor<byte[]>().Select(bytes => (keyId, bytes)))
+            .SelectMany(c => context.Select(ctx => (c.keyId, c.bytes, ctx)));
+        using var client = _host.Client();
+        Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            var request = new Amazon.KeyManagementService.Model.EncryptRequest
+            {
+                KeyId = c.keyId,
+                Plaintext = new MemoryStream(c.bytes),
+                EncryptionContext = c.ctx,
+            };
+            var expected = ModelValues.Render(request);
+            client.EncryptAsync(request, Ct).GetAwaiter().GetResult();
+            return _service.Requests.TryDequeue(out var received) && Equals(received, expected);
+        }).QuickCheckThrowOnFailure();
     }
 }
