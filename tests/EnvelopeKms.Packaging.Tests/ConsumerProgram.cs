@@ -23,7 +23,7 @@ public static class ConsumerProgram
     public static string Source(bool withAwsSdk) => Program.Replace("//AWSSDK", withAwsSdk ? AwsSdkPart : "", StringComparison.Ordinal);
 
     private const string AwsSdkPart = """
-        Amazon.KeyManagementService.IAmazonKeyManagementService aws = new EnvelopeKms.AwsSdk.EnvelopeKmsAmazonClient(kms);
+        Amazon.KeyManagementService.IAmazonKeyManagementService aws = new EnvelopeKms.AwsSdk.EnvelopeKmsAmazonClient(kms, null);
         Console.WriteLine($"aws sdk: {aws.GetType().Name} is an IAmazonKeyManagementService");
         """;
 
