@@ -38,6 +38,29 @@ public sealed class PackageContentsTests(PackedPackages packed, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Only_the_projects_under_src_are_packable_and_the_solution_builds_them_all()
+    {
+        var root = RepositoryRoot.Path;
+        var solutionProjects = File.ReadAllLines(Path.Combine(root, "EnvelopeKms.sln"))
+            .Where(l => l.StartsWith("Project(", StringComparison.Ordinal))
+            .Select(l => l.Split(',')[1].Trim().Trim('"').Replace('\\', '/'))
+            .Where(p => p.EndsWith(".csproj", StringComparison.Ordinal))
+            .Select(p => Path.GetFullPath(Path.Combine(root, p)))
+            .ToList();
+        var src = Path.Combine(root, "src") + Path.DirectorySeparatorChar;
+
+        // Every package's project is built (and so tested) by the solution.
+        Assert.Equal(packed.Projects.Order(StringComparer.Ordinal), solutionProjects.Where(p => p.StartsWith(src, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+
+        foreach (var project in solutionProjects)
+        {
+            var packable = (await PackedPackages.EvaluateAsync(project, "IsPackable"))["IsPackable"];
+            var expected = project.StartsWith(src, StringComparison.Ordinal) ? "true" : "false";
+            Assert.True(string.Equals(packable, expected, StringComparison.OrdinalIgnoreCase), $"{Path.GetRelativePath(root, project)}: IsPackable is '{packable}', expected {expected}");
+        }
+    }
+
+    [Fact]
     public void Packing_reports_no_warnings()
     {
         var warnings = (packed.PackResult.StandardOutput + packed.PackResult.StandardError)

@@ -115,13 +115,16 @@ public sealed class PackedPackages : IAsyncLifetime
             throw new InvalidOperationException("dotnet pack failed: " + PackResult.Describe());
         }
 
-        Packages = Projects.Select(project =>
+        var packages = new List<PackedPackage>();
+        foreach (var project in Projects)
         {
-            var id = PackageIdOf(project);
-            return new PackedPackage(id, project,
+            var id = (await EvaluateAsync(project, "PackageId"))["PackageId"];
+            packages.Add(new PackedPackage(id, project,
                 System.IO.Path.Combine(Feed, $"{id}.{Version}.nupkg"),
-                System.IO.Path.Combine(Feed, $"{id}.{Version}.snupkg"));
-        }).ToList();
+                System.IO.Path.Combine(Feed, $"{id}.{Version}.snupkg")));
+        }
+
+        Packages = packages;
     }
 
     public async ValueTask DisposeAsync()
@@ -134,7 +137,7 @@ public sealed class PackedPackages : IAsyncLifetime
         if (line is not null)
         {
             var globalPackages = line[prefix.Length..].Trim();
-            foreach (var id in Projects.Select(PackageIdOf))
+            foreach (var id in Packages.Select(p => p.Id))
             {
                 var idFolder = System.IO.Path.Combine(globalPackages, id.ToLowerInvariant());
                 TryDelete(System.IO.Path.Combine(idFolder, Version.ToLowerInvariant()));
@@ -148,11 +151,25 @@ public sealed class PackedPackages : IAsyncLifetime
         TryDelete(Directory);
     }
 
-    /// <summary>The project's <c>PackageId</c> when it sets one, otherwise its file name (the SDK's default, its assembly name).</summary>
-    public static string PackageIdOf(string project)
+    /// <summary>Properties of a project as MSBuild evaluates them (Release), without building it.</summary>
+    public static async Task<IReadOnlyDictionary<string, string>> EvaluateAsync(string project, params string[] properties)
     {
-        var explicitId = XDocument.Load(project).Descendants("PackageId").Select(e => e.Value.Trim()).FirstOrDefault();
-        return string.IsNullOrEmpty(explicitId) ? System.IO.Path.GetFileNameWithoutExtension(project) : explicitId;
+        var arguments = new List<string> { "msbuild", project, "-p:Configuration=Release", "-nodeReuse:false" };
+        arguments.AddRange(properties.Select(p => "-getProperty:" + p));
+        var result = await ProcessRunner.DotnetAsync(System.IO.Path.GetDirectoryName(project)!, TimeSpan.FromMinutes(3), null, [.. arguments]);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException("Evaluating the project failed: " + result.Describe());
+        }
+
+        // One property prints its bare value; several print {"Properties": {...}}.
+        if (properties.Length == 1)
+        {
+            return new Dictionary<string, string> { [properties[0]] = result.StandardOutput.Trim() };
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(result.StandardOutput);
+        return json.RootElement.GetProperty("Properties").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
     }
 
     /// <summary>A fresh directory inside this run's temporary folder.</summary>
