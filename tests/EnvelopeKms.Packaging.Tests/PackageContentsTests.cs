@@ -139,6 +139,9 @@ public sealed class PackageContentsTests(PackedPackages packed, ITestOutputHelpe
         Assert.Contains("tools/net10.0/any/EnvelopeKms.Cli.runtimeconfig.json", entries);
         Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal));
 
+        // No XML documentation in a tool: nobody compiles against it.
+        Assert.DoesNotContain(entries, e => e.StartsWith("tools/", StringComparison.Ordinal) && e.EndsWith(".xml", StringComparison.Ordinal) && !e.EndsWith("DotnetToolSettings.xml", StringComparison.Ordinal));
+
         var settings = XDocument.Load(new MemoryStream(PackedPackage.ReadEntry(tool.PackagePath, "tools/net10.0/any/DotnetToolSettings.xml")));
         var command = Assert.Single(settings.Descendants("Command"));
         Assert.Equal("envelopekms", (string?)command.Attribute("Name"));
