@@ -960,7 +960,7 @@ public sealed partial class KeyManager : IKeyManager, IDisposable
             var privateKey = await CurrentMaterialAsync(ctx, key, cancellationToken).ConfigureAwait(false);
             var secret = _platformKeys.DeriveSharedSecret(key.KeyId, ctx.KeyMaterialId!, KeySpecs.EcdhCurveOf(key.KeySpec), privateKey, request.PublicKey.Span);
             var forRecipient = SealForRecipient(ctx, ref secret);
-            return new DeriveSharedSecretResponse { SharedSecret = secret, CiphertextForRecipient = forRecipient, KeyId = _ids.KeyArn(key.KeyId), KeyAgreementAlgorithm = request.KeyAgreementAlgorithm };
+            return new DeriveSharedSecretResponse { SharedSecret = secret, CiphertextForRecipient = forRecipient, KeyId = _ids.KeyArn(key.KeyId), KeyAgreementAlgorithm = request.KeyAgreementAlgorithm, KeyOrigin = key.Origin };
         });
     }
 

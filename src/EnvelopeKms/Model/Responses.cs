@@ -264,6 +264,8 @@ public sealed class DeriveSharedSecretResponse : SecretResponse
     /// attested public key; <see cref="SharedSecret"/> is then empty. <see langword="null"/> otherwise.
     /// </summary>
     public byte[]? CiphertextForRecipient { get; init; }
+    /// <summary>The origin of the key's material (<c>KeyOrigin</c>): <see cref="KeyOrigin.AwsKms"/>, or <see cref="KeyOrigin.External"/> for imported material.</summary>
+    public KeyOrigin KeyOrigin { get; init; } = KeyOrigin.AwsKms;
     private protected override byte[]? Secret => SharedSecret;
 }
 

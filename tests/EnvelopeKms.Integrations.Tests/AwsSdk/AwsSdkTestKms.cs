@@ -1,0 +1,60 @@
+using System.Security.Cryptography;
+using EnvelopeKms.Auditing;
+using EnvelopeKms.CustomKeyStores;
+using EnvelopeKms.Storage;
+
+namespace EnvelopeKms.Integrations.Tests.AwsSdk;
+
+/// <summary>Two Regions of one group (us-east-1 and eu-west-1) on in-memory stores, with an in-process XKS proxy registered in us-east-1.</summary>
+internal sealed class AwsSdkTestKms : IDisposable
+{
+    public const string XksEndpoint = "https://xks.example.com";
+    public const string XksPath = "/example/kms/xks/v1";
+    public const string XksOtherPath = "/other/kms/xks/v1";
+    public const string XksAccessKeyId = "ABCDEFGHIJKLMNOPQRST";
+    public const string XksSecret = "c2VjcmV0LXhrcy1wcm94eS1hY2Nlc3Mta2V5LTAxMjM0NQ==";
+    public const string ExternalKeyId = "external-key-1";
+
+    public AwsSdkTestKms()
+    {
+        var group = new MultiRegion.KmsRegionGroup();
+        East = Create("us-east-1", group, Audit);
+        West = Create("eu-west-1", group, null);
+        Proxy = new InProcessExternalKeyStoreProxy(XksAccessKeyId, XksSecret);
+        Proxy.CreateKey(ExternalKeyId);
+        foreach (var path in new[] { XksPath, XksOtherPath })
+        {
+            East.CustomKeyStoreBackends.AddExternalKeyStoreProxy(XksEndpoint, path, Proxy, new ExternalKeyStoreBackendOptions { Timeout = TimeSpan.FromSeconds(10) });
+        }
+    }
+
+    private static KeyManager Create(string region, MultiRegion.KmsRegionGroup group, InMemoryAuditSink? audit)
+        => KeyManagerFactory.Create(b =>
+        {
+            b.UseKeyStore(_ => new InMemoryKeyStore())
+                .ProtectKeysWithRootKey(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)))
+                .Configure(o => o.Region = region)
+                .JoinRegionGroup(group);
+            if (audit is not null)
+            {
+                b.AddAuditSink(_ => audit);
+            }
+        });
+
+    public InMemoryAuditSink Audit { get; } = new();
+
+    public KeyManager East { get; }
+
+    public KeyManager West { get; }
+
+    public InProcessExternalKeyStoreProxy Proxy { get; }
+
+    public static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose()
+    {
+        East.Dispose();
+        West.Dispose();
+        Proxy.Dispose();
+    }
+}
