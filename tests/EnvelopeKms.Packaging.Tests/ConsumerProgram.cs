@@ -13,7 +13,7 @@ public static class ConsumerProgram
         yield return "efcore: Ada's notes (column encrypted)";
         if (withAwsSdk)
         {
-            yield return "aws sdk: EnvelopeKmsAmazonClient is an IAmazonKeyManagementService";
+            yield return "aws sdk: through the AWS SDK";
         }
 
         yield return "packtest: OK";
@@ -23,8 +23,11 @@ public static class ConsumerProgram
     public static string Source(bool withAwsSdk) => Program.Replace("//AWSSDK", withAwsSdk ? AwsSdkPart : "", StringComparison.Ordinal);
 
     private const string AwsSdkPart = """
-        Amazon.KeyManagementService.IAmazonKeyManagementService aws = new EnvelopeKms.AwsSdk.EnvelopeKmsAmazonClient(kms, null);
-        Console.WriteLine($"aws sdk: {aws.GetType().Name} is an IAmazonKeyManagementService");
+        // Code written against the AWS SDK's KMS client, on the same key manager.
+        Amazon.KeyManagementService.IAmazonKeyManagementService aws = new EnvelopeKms.AwsSdk.EnvelopeKmsAmazonClient(kms);
+        var awsEncrypted = await aws.EncryptAsync(new Amazon.KeyManagementService.Model.EncryptRequest { KeyId = Alias, Plaintext = new MemoryStream("through the AWS SDK"u8.ToArray()) });
+        var awsDecrypted = await aws.DecryptAsync(new Amazon.KeyManagementService.Model.DecryptRequest { CiphertextBlob = awsEncrypted.CiphertextBlob });
+        Console.WriteLine($"aws sdk: {Encoding.UTF8.GetString(awsDecrypted.Plaintext.ToArray())}");
         """;
 
     private const string Program = """
