@@ -62,7 +62,7 @@ internal static class AwsMapping
             : v.Kind == DateTimeKind.Unspecified ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc))
             : new DateTimeOffset(v.ToUniversalTime());
 
-    public static MemoryStream? Stream(byte[]? bytes) => bytes is null ? null : new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true);
+    public static MemoryStream? Stream(byte[]? bytes) => bytes is null ? null : new MemoryStream(bytes, 0, bytes.Length, writable: true, publiclyVisible: true);
 
     /// <summary>The whole content of a request blob (as the SDK sends it), without a copy when the stream allows it.</summary>
     public static Blob Bytes(MemoryStream? stream)

@@ -82,6 +82,41 @@ public sealed class AdapterBehaviourTests : IDisposable
     }
 
     [Fact]
+    public async Task What_is_not_served_is_an_UnsupportedOperationException_that_names_it_never_silently_ignored()
+    {
+        var key = await KeyAsync();
+        var ciphertext = (await _client.EncryptAsync(new Aws.EncryptRequest { KeyId = key, Plaintext = Bytes("x") }, Ct)).CiphertextBlob;
+        var modifiers = await Assert.ThrowsAsync<Aws.UnsupportedOperationException>(() => _client.DecryptAsync(new Aws.DecryptRequest
+        {
+            CiphertextBlob = ciphertext,
+            DryRun = true,
+            DryRunModifiers = ["IGNORE_CIPHERTEXT"],
+        }, Ct));
+        Assert.Contains("IGNORE_CIPHERTEXT", modifiers.Message, StringComparison.Ordinal);
+        var service = await Assert.ThrowsAsync<Aws.UnsupportedOperationException>(() => _client.CreateGrantAsync(new Aws.CreateGrantRequest
+        {
+            KeyId = key,
+            GranteeServicePrincipal = "rds.amazonaws.com",
+            Operations = ["Decrypt"],
+        }, Ct));
+        Assert.Contains("GranteeServicePrincipal", service.Message, StringComparison.Ordinal);
+        var random = await Assert.ThrowsAsync<Aws.UnsupportedOperationException>(() => _client.GenerateRandomAsync(new Aws.GenerateRandomRequest { NumberOfBytes = 8, CustomKeyStoreId = "cks-1234567890abcdef0" }, Ct));
+        Assert.Contains("CustomKeyStoreId", random.Message, StringComparison.Ordinal);
+        Assert.Empty((await _client.ListGrantsAsync(new Aws.ListGrantsRequest { KeyId = key }, Ct)).Grants ?? []);
+    }
+
+    [Fact]
+    public async Task A_plaintext_in_a_response_can_be_cleared_in_place()
+    {
+        var key = await KeyAsync();
+        var dataKey = await _client.GenerateDataKeyAsync(new Aws.GenerateDataKeyRequest { KeyId = key, KeySpec = Sdk.DataKeySpec.AES_256 }, Ct);
+        Assert.True(dataKey.Plaintext.TryGetBuffer(out var buffer));
+        Assert.Equal(32, buffer.Count);
+        CryptographicOperations.ZeroMemory(buffer);
+        Assert.All(dataKey.Plaintext.ToArray(), b => Assert.Equal(0, b));
+    }
+
+    [Fact]
     public async Task A_dry_run_is_the_DryRunOperationException_with_status_412()
     {
         var key = await KeyAsync();

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using EnvelopeKms.Auditing;
 using EnvelopeKms.CustomKeyStores;
 using EnvelopeKms.Storage;
@@ -29,17 +28,7 @@ internal sealed class AwsSdkTestKms : IDisposable
     }
 
     private static KeyManager Create(string region, MultiRegion.KmsRegionGroup group, InMemoryAuditSink? audit)
-        => KeyManagerFactory.Create(b =>
-        {
-            b.UseKeyStore(_ => new InMemoryKeyStore())
-                .ProtectKeysWithRootKey(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)))
-                .Configure(o => o.Region = region)
-                .JoinRegionGroup(group);
-            if (audit is not null)
-            {
-                b.AddAuditSink(_ => audit);
-            }
-        });
+        => TestKeyManagers.InMemory(audit, b => b.Configure(o => o.Region = region).JoinRegionGroup(group));
 
     public InMemoryAuditSink Audit { get; } = new();
 

@@ -1,6 +1,5 @@
 using EnvelopeKms.Auditing;
 using EnvelopeKms.Extensions.Configuration;
-using EnvelopeKms.Storage;
 using Microsoft.Extensions.Configuration;
 
 namespace EnvelopeKms.Integrations.Tests.Configuration;
@@ -20,10 +19,7 @@ public sealed class EncryptedConfigurationTests : IDisposable
 
     public EncryptedConfigurationTests()
     {
-        _kms = KeyManagerFactory.Create(b => b
-            .UseKeyStore(_ => new InMemoryKeyStore())
-            .ProtectKeysWithRootKey(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)))
-            .AddAuditSink(_ => _audit));
+        _kms = TestKeyManagers.InMemory(_audit);
     }
 
     public void Dispose()

@@ -1,7 +1,6 @@
 using EnvelopeKms.Auditing;
 using EnvelopeKms.Envelope;
 using EnvelopeKms.EntityFrameworkCore;
-using EnvelopeKms.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -23,10 +22,7 @@ public sealed class EncryptedColumnTests : IDisposable
 
     public EncryptedColumnTests()
     {
-        _kms = KeyManagerFactory.Create(b => b
-            .UseKeyStore(_ => new InMemoryKeyStore())
-            .ProtectKeysWithRootKey(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)))
-            .AddAuditSink(_ => _audit));
+        _kms = TestKeyManagers.InMemory(_audit);
         _envelopes = new EnvelopeEncryptor(_kms);
     }
 
