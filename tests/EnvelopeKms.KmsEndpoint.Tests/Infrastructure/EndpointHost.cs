@@ -32,18 +32,28 @@ internal sealed class EndpointHost : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>The HTTPS certificate the host listens with, if any.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; private init; }
+
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts the host; <paramref name="configure"/> adds to the defaults (the test access key as <paramref name="principal"/>).</summary>
     public static async Task<EndpointHost> StartAsync(IKeyManager keyManager, Action<KmsEndpointOptions>? configure = null,
-        CallerIdentity? principal = null, TimeProvider? time = null, string pattern = "/")
+        CallerIdentity? principal = null, TimeProvider? time = null, string pattern = "/",
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         var logs = new CollectingLoggerProvider();
         builder.Logging.AddProvider(logs);
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
         builder.Services.AddSingleton(keyManager);
         if (time is not null)
         {
@@ -59,7 +69,7 @@ internal sealed class EndpointHost : IAsyncDisposable
         app.MapEnvelopeKms(pattern);
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new EndpointHost(app, new Uri(address), logs);
+        return new EndpointHost(app, new Uri(address), logs) { Certificate = certificate };
     }
 
     /// <summary>The official AWS SDK client pointed at the endpoint (no retries, so that errors arrive at once).</summary>
@@ -75,6 +85,14 @@ internal sealed class EndpointHost : IAsyncDisposable
         if (wrap is not null)
         {
             config.HttpClientFactory = new WrappingHttpClientFactory(wrap);
+        }
+        else if (Certificate is { } trusted)
+        {
+            // Trust exactly the test's self-signed certificate.
+            config.HttpClientFactory = new WrappingHttpClientFactory(_ => new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == trusted.GetCertHashString() },
+            });
         }
 
         return new AmazonKeyManagementServiceClient(new BasicAWSCredentials(accessKeyId, secretAccessKey), config);
