@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using EnvelopeKms.AspNetCore.KmsEndpoint;
 using EnvelopeKms.Storage.PostgreSql;
 using EnvelopeKms.Storage.Sqlite;
 using EnvelopeKms.Tests.Infrastructure;
@@ -21,6 +22,7 @@ public sealed partial class LogEventIdTests
         ("rotation, purge and maintenance", 3000, 3999),
         ("envelope encryption and the data-key cache", 4000, 4999),
         ("telemetry and lifecycle events", 5000, 5999),
+        ("the local KMS endpoint", 6000, 6999),
     ];
 
     /// <summary>The area of every message, by declaring type and method: a new message must be placed here.</summary>
@@ -44,10 +46,14 @@ public sealed partial class LogEventIdTests
         ["KeyMaintenanceService.LogFailure"] = "rotation, purge and maintenance",
         ["MultiRegionLog.ReplicaSyncFailed"] = "rotation, purge and maintenance",
         ["Log.LifecycleSubscriberFailed"] = "telemetry and lifecycle events",
+        ["KmsEndpointHandler.LogRequestServed"] = "the local KMS endpoint",
+        ["KmsEndpointHandler.LogOperationFailed"] = "the local KMS endpoint",
+        ["KmsEndpointHandler.LogAuthenticationFailed"] = "the local KMS endpoint",
+        ["KmsEndpointHandler.LogUnexpectedFailure"] = "the local KMS endpoint",
     };
 
     private static IEnumerable<(string Method, LoggerMessageAttribute Attribute)> Messages()
-        => new[] { typeof(KeyManager).Assembly, typeof(SqliteKeyStore).Assembly, typeof(PostgreSqlKeyStore).Assembly }
+        => new[] { typeof(KeyManager).Assembly, typeof(SqliteKeyStore).Assembly, typeof(PostgreSqlKeyStore).Assembly, typeof(KmsEndpointOptions).Assembly }
             .SelectMany(a => a.GetTypes())
             .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             .Select(m => (Method: $"{m.DeclaringType!.Name}.{m.Name}", Attribute: m.GetCustomAttribute<LoggerMessageAttribute>()))
