@@ -13,6 +13,10 @@ internal sealed class AwsSdkTestKms : IDisposable
     public const string XksAccessKeyId = "ABCDEFGHIJKLMNOPQRST";
     public const string XksSecret = "c2VjcmV0LXhrcy1wcm94eS1hY2Nlc3Mta2V5LTAxMjM0NQ==";
     public const string ExternalKeyId = "external-key-1";
+    public const string Account = "111122223333";
+
+    public static readonly CallerIdentity Grantee = new($"arn:aws:iam::{Account}:role/worker");
+    public static readonly CallerIdentity Retirer = new($"arn:aws:iam::{Account}:role/retirer");
 
     public AwsSdkTestKms()
     {
@@ -28,7 +32,7 @@ internal sealed class AwsSdkTestKms : IDisposable
     }
 
     private static KeyManager Create(string region, MultiRegion.KmsRegionGroup group, InMemoryAuditSink? audit)
-        => TestKeyManagers.InMemory(audit, b => b.Configure(o => o.Region = region).JoinRegionGroup(group));
+        => TestKeyManagers.InMemory(audit, b => b.Configure(o => { o.Region = region; o.AccountId = Account; }).JoinRegionGroup(group));
 
     public InMemoryAuditSink Audit { get; } = new();
 
