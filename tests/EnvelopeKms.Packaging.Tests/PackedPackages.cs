@@ -103,16 +103,35 @@ public sealed class PackedPackages : IAsyncLifetime
             Projects.Select(p => new XElement("Project", new XAttribute("Path", System.IO.Path.GetRelativePath(Directory, p).Replace('\\', '/'))))))
             .Save(solution);
 
-        PackResult = await ProcessRunner.DotnetAsync(Directory, PackTimeout, null,
-            "pack", solution,
-            "-c", "Release",
-            "--artifacts-path", System.IO.Path.Combine(Directory, "artifacts"),
-            $"-p:PackageOutputPath={Feed}{System.IO.Path.DirectorySeparatorChar}",
-            $"-p:Version={Version}",
-            "-nodeReuse:false");
-        if (PackResult.ExitCode != 0)
+        // Restore inside a `dotnet test` of the whole solution, with other test assemblies running, has
+        // failed for every project at once without logging a reason ("RestoreTask returned false but did not
+        // log an error"), for about a minute; the same pack passed before and after. So a pack whose restore
+        // fails is tried again, with a fresh artifacts folder and a growing pause (up to five attempts over
+        // about two minutes); a failure of the build or of the pack itself is not retried.
+        for (var attempt = 1; ; attempt++)
         {
-            throw new InvalidOperationException("dotnet pack failed: " + PackResult.Describe());
+            PackResult = await ProcessRunner.DotnetAsync(Directory, PackTimeout, null,
+                "pack", solution,
+                "-c", "Release",
+                "--artifacts-path", System.IO.Path.Combine(Directory, $"artifacts-{attempt}"),
+                $"-p:PackageOutputPath={Feed}{System.IO.Path.DirectorySeparatorChar}",
+                $"-p:Version={Version}",
+                "-nodeReuse:false",
+                "--disable-build-servers");
+            if (PackResult.ExitCode == 0)
+            {
+                break;
+            }
+
+            var restoreFailed = PackResult.StandardOutput.Contains("Failed to restore", StringComparison.Ordinal)
+                || PackResult.StandardOutput.Contains("\"RestoreTask\" task returned false", StringComparison.Ordinal);
+            if (!restoreFailed || attempt == 5)
+            {
+                throw new InvalidOperationException($"dotnet pack failed (attempt {attempt}): " + PackResult.Describe());
+            }
+
+            TestContext.Current.SendDiagnosticMessage($"dotnet pack: restore failed on attempt {attempt}; trying again. {PackResult.Describe()}");
+            await Task.Delay(TimeSpan.FromSeconds(10 * attempt), TestContext.Current.CancellationToken);
         }
 
         var packages = new List<PackedPackage>();
